@@ -1,0 +1,399 @@
+"""The local catalogue: one SQLite file, through sqlite-utils.
+
+Foreign keys on, WAL journal, schema migrations with sqlite-utils'
+``Migrations`` (the schema version is mirrored in ``PRAGMA user_version``),
+every multi-row write in one transaction, and Chinese full-text search
+(trigram FTS5 for queries of three or more characters, ``instr`` for shorter).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from core.model import Catalogue, MatchRun, Organization, Scene
+from core.problems import CatalogueError
+from core.serialize import (
+    FORMAT,
+    exclusion_from_dict,
+    org_from_dict,
+    org_to_dict,
+    partnership_from_dict,
+    pin_from_dict,
+    pin_to_dict,
+    plan_from_dict,
+    plan_to_dict,
+    scene_from_dict,
+    scene_to_dict,
+)
+
+migrations = Migrations("scenematch")
+
+JSON_COLUMNS = {
+    "organizations": {
+        "roles", "form_factors", "skills", "certifications", "component_categories",
+        "capabilities", "products", "deployments", "tags",
+    },
+    "scenes": {
+        "form_factors", "skills", "certifications", "components", "readiness", "requirements",
+        "goals", "environment", "tags",
+    },
+    "runs": {"params", "result"},
+}
+SEARCH_COLUMNS = {
+    "organizations": ("name", "description", "tags", "city", "province"),
+    "scenes": ("name", "description", "tags", "category", "sector", "city"),
+}
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """The first schema: every table of the catalogue format, runs, and FTS."""
+    statements = [
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+        """CREATE TABLE organizations (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, uscc TEXT, roles TEXT NOT NULL,
+            province TEXT NOT NULL, city TEXT, ownership TEXT,
+            max_consortia INTEGER NOT NULL DEFAULT 1, robot_capacity INTEGER NOT NULL DEFAULT 0,
+            form_factors TEXT, skills TEXT, certifications TEXT, component_categories TEXT,
+            capabilities TEXT, products TEXT, deployments TEXT, description TEXT, tags TEXT)""",
+        "CREATE INDEX organizations_uscc ON organizations(uscc)",
+        "CREATE INDEX organizations_name ON organizations(name)",
+        """CREATE TABLE scenes (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL,
+            owner TEXT NOT NULL REFERENCES organizations(id),
+            coordinator TEXT NOT NULL, field TEXT NOT NULL, category TEXT NOT NULL,
+            province TEXT NOT NULL, city TEXT, sector TEXT, description TEXT,
+            form_factors TEXT, skills TEXT, certifications TEXT, components TEXT,
+            needs_institute INTEGER NOT NULL DEFAULT 0, needs_algorithm INTEGER NOT NULL DEFAULT 1,
+            robots INTEGER NOT NULL, readiness TEXT, priority REAL NOT NULL DEFAULT 1,
+            requirements TEXT, goals TEXT, environment TEXT, budget_wan REAL,
+            start TEXT, "end" TEXT, status TEXT NOT NULL DEFAULT 'candidate',
+            robots_deployed INTEGER NOT NULL DEFAULT 0, tags TEXT)""",
+        "CREATE INDEX scenes_owner ON scenes(owner)",
+        "CREATE INDEX scenes_coordinator ON scenes(coordinator)",
+        """CREATE TABLE partnerships (
+            a TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            b TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            strength REAL NOT NULL DEFAULT 1, note TEXT, PRIMARY KEY (a, b))""",
+        """CREATE TABLE exclusions (
+            a TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            b TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            reason TEXT, PRIMARY KEY (a, b))""",
+        """CREATE TABLE pins (
+            scene TEXT NOT NULL REFERENCES scenes(id) ON DELETE CASCADE,
+            org TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL, category TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (scene, role, category))""",
+        """CREATE TABLE plans (
+            coordinator TEXT PRIMARY KEY, kind TEXT NOT NULL,
+            min_scenes INTEGER NOT NULL, min_fields INTEGER NOT NULL)""",
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, coordinator TEXT,
+            status TEXT NOT NULL, objective REAL, bound REAL, gap REAL, seconds REAL NOT NULL,
+            params TEXT, result TEXT)""",
+    ]
+    for sql in statements:
+        db.execute(sql)
+    db.execute("INSERT INTO meta (key, value) VALUES ('format', ?)", [FORMAT])
+    db.execute("INSERT INTO meta (key, value) VALUES ('name', '')")
+    for table, columns in SEARCH_COLUMNS.items():
+        db.table(table).enable_fts(list(columns), tokenize="trigram", create_triggers=True)
+
+
+SCHEMA_VERSION = 1  # number of migrations above; bump with each new one
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    """What a write did, per table: rows added, changed, and left as they were."""
+
+    added: dict[str, int]
+    changed: dict[str, int]
+    unchanged: dict[str, int]
+
+    def total_changes(self) -> int:
+        """Rows added or changed in all tables."""
+        return sum(self.added.values()) + sum(self.changed.values())
+
+
+def _decode(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    cols = JSON_COLUMNS.get(table, set())
+    return {k: (json.loads(v) if k in cols and isinstance(v, str) else v) for k, v in row.items()}
+
+
+def _encode(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    cols = JSON_COLUMNS.get(table, set())
+    return {
+        k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if k in cols else v)
+        for k, v in row.items()
+    }
+
+
+class CatalogueStore:
+    """One catalogue file. Open with :meth:`open`; close when done."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path | None) -> None:
+        self.db = db
+        self.path = path
+
+    # -- opening -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> CatalogueStore:
+        """Open the catalogue at ``path``, creating it when missing and ``create``.
+
+        Raises :class:`CatalogueError` for a file that is not a SceneMatch
+        catalogue, is corrupt, or comes from a newer SceneMatch.
+        """
+        path = Path(path)
+        if not path.exists() and not create:
+            raise CatalogueError(f"目录文件不存在 / no catalogue at {path}")
+        if path.exists() and path.is_dir():
+            raise CatalogueError(f"{path} 是文件夹，不是目录文件 / is a folder, not a catalogue file")
+        is_new = not path.exists() or path.stat().st_size == 0
+        if not is_new:
+            with open(path, "rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise CatalogueError(
+                        f"{path.name} 不是 SceneMatch 目录文件（不是 SQLite 数据库） / "
+                        f"is not a SceneMatch catalogue (not an SQLite database)"
+                    )
+        try:
+            conn = sqlite3.connect(str(path), check_same_thread=False)
+            db = sqlite_utils.Database(conn)
+            store = cls(db, path)
+            store._prepare(is_new)
+        except sqlite3.DatabaseError as exc:
+            raise CatalogueError(
+                f"{path.name} 无法读取（文件可能已损坏）/ cannot be read, the file may be "
+                f"corrupt: {exc}"
+            ) from exc
+        return store
+
+    @classmethod
+    def memory(cls) -> CatalogueStore:
+        """A throw-away catalogue in memory (tests, previews)."""
+        store = cls(sqlite_utils.Database(memory=True), None)
+        store._prepare(True)
+        return store
+
+    def _prepare(self, is_new: bool) -> None:
+        db = self.db
+        db.execute("PRAGMA foreign_keys = ON")
+        if not is_new:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = set(db.table_names())
+            if "meta" not in tables or "_sqlite_migrations" not in tables:
+                raise CatalogueError(
+                    f"{self.path} 不是 SceneMatch 目录文件 / is an SQLite file but not a "
+                    f"SceneMatch catalogue"
+                )
+            fmt = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if not fmt or fmt[0] != FORMAT:
+                raise CatalogueError(f"{self.path} 不是 SceneMatch 目录文件 / not a SceneMatch catalogue")
+            if version > SCHEMA_VERSION:
+                raise CatalogueError(
+                    f"{self.path} 由更新版本的 SceneMatch 创建（结构版本 {version}，本程序支持 "
+                    f"{SCHEMA_VERSION}），请升级 / was written by a newer SceneMatch (schema "
+                    f"{version}, this one reads up to {SCHEMA_VERSION}); please upgrade"
+                )
+        if self.path is not None:
+            db.enable_wal()
+        migrations.apply(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close the file (checkpointing the WAL)."""
+        self.db.close()
+
+    def __enter__(self) -> CatalogueStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- metadata ------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The catalogue's title."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'name'").fetchone()
+        return row[0] if row and row[0] else ""
+
+    def set_name(self, name: str) -> None:
+        """Set the catalogue's title."""
+        with self.db.atomic():
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?)", [name])
+
+    # -- reading -------------------------------------------------------------
+
+    def _rows(self, table: str, order: str) -> Iterable[dict[str, Any]]:
+        for row in self.db[table].rows_where(order_by=order):
+            yield _decode(table, row)
+
+    def organizations(self) -> list[Organization]:
+        """Every organisation, by id."""
+        return [org_from_dict(r) for r in self._rows("organizations", "id")]
+
+    def scenes(self) -> list[Scene]:
+        """Every scene, by id."""
+        return [scene_from_dict(r) for r in self._rows("scenes", "id")]
+
+    def load(self) -> Catalogue:
+        """The whole catalogue in memory."""
+        return Catalogue(
+            name=self.name,
+            organizations=tuple(self.organizations()),
+            scenes=tuple(self.scenes()),
+            partnerships=tuple(partnership_from_dict(r) for r in self._rows("partnerships", "a, b")),
+            exclusions=tuple(exclusion_from_dict(r) for r in self._rows("exclusions", "a, b")),
+            pins=tuple(pin_from_dict(r) for r in self._rows("pins", "scene, role, category")),
+            plans=tuple(plan_from_dict(r) for r in self._rows("plans", "coordinator")),
+        )
+
+    def count(self, table: str) -> int:
+        """Rows in one table."""
+        return int(self.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
+
+    def is_empty(self) -> bool:
+        """True when the catalogue holds no organisation and no scene."""
+        return self.count("organizations") == 0 and self.count("scenes") == 0
+
+    # -- writing -------------------------------------------------------------
+
+    def write(self, catalogue: Catalogue) -> WriteSummary:
+        """Upsert everything in ``catalogue`` by id, in one transaction.
+
+        Rows that are identical to the stored ones are not touched, so writing
+        the same catalogue twice changes nothing.
+        """
+        rows: dict[str, tuple[list[dict[str, Any]], tuple[str, ...]]] = {
+            "organizations": ([org_to_dict(o) for o in catalogue.organizations], ("id",)),
+            "scenes": ([scene_to_dict(s) for s in catalogue.scenes], ("id",)),
+            "partnerships": ([asdict(p) for p in catalogue.partnerships], ("a", "b")),
+            "exclusions": ([asdict(e) for e in catalogue.exclusions], ("a", "b")),
+            "pins": (
+                [{**pin_to_dict(p), "category": p.category or ""} for p in catalogue.pins],
+                ("scene", "role", "category"),
+            ),
+            "plans": ([plan_to_dict(p) for p in catalogue.plans], ("coordinator",)),
+        }
+        added: dict[str, int] = {}
+        changed: dict[str, int] = {}
+        unchanged: dict[str, int] = {}
+        with self.db.atomic():
+            if catalogue.name and not self.name:
+                self.set_name(catalogue.name)
+            for table, (items, pk) in rows.items():
+                stored = {
+                    tuple(r[k] for k in pk): r for r in self.db[table].rows
+                }
+                todo = []
+                n_added = n_same = 0
+                for item in items:
+                    encoded = _encode(table, item)
+                    key = tuple(encoded[k] for k in pk)
+                    old = stored.get(key)
+                    if old is not None and all(old.get(k) == v for k, v in encoded.items()):
+                        n_same += 1
+                        continue
+                    n_added += old is None
+                    todo.append(encoded)
+                if todo:
+                    self.db.table(table).upsert_all(todo, pk=pk if len(pk) > 1 else pk[0])
+                added[table] = n_added
+                changed[table] = len(todo) - n_added
+                unchanged[table] = n_same
+        return WriteSummary(added, changed, unchanged)
+
+    def replace_all(self, catalogue: Catalogue) -> WriteSummary:
+        """Make the catalogue hold exactly ``catalogue`` (one transaction)."""
+        with self.db.atomic():
+            for table in ("pins", "partnerships", "exclusions", "plans", "scenes", "organizations"):
+                self.db.execute(f"DELETE FROM [{table}]")
+            self.set_name(catalogue.name)
+            return self.write(catalogue)
+
+    # -- search --------------------------------------------------------------
+
+    def search(self, table: str, query: str, limit: int | None = None) -> list[str]:
+        """Ids of rows of ``table`` ("organizations" or "scenes") matching every word of ``query``.
+
+        Words of three or more characters use the trigram index; shorter ones
+        (most Chinese words are two characters) scan with ``instr``, which is
+        fast enough at catalogue sizes (thousands of rows).
+        """
+        if table not in SEARCH_COLUMNS:
+            raise ValueError(table)
+        words = [w for w in query.split() if w]
+        if not words:
+            return []
+        columns = SEARCH_COLUMNS[table]
+        haystack = " || ' ' || ".join(f"coalesce([{c}], '')" for c in columns)
+        clauses: list[str] = []
+        params: list[Any] = []
+        for word in words:
+            if len(word) >= 3:
+                clauses.append(f"rowid IN (SELECT rowid FROM [{table}_fts] WHERE [{table}_fts] MATCH ?)")
+                params.append('"' + word.replace('"', '""') + '"')
+            else:
+                clauses.append(f"instr(lower({haystack}), lower(?)) > 0")
+                params.append(word)
+        # Rows whose name matches come first, then the rest, each by id.
+        order = "instr(lower(name), lower(?)) = 0, id"
+        params.append(words[0])
+        sql = f"SELECT id FROM [{table}] WHERE {' AND '.join(clauses)} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [r[0] for r in self.db.execute(sql, params).fetchall()]
+
+    # -- runs ----------------------------------------------------------------
+
+    def save_run(
+        self,
+        *,
+        coordinator: str | None,
+        status: str,
+        objective: float | None,
+        bound: float | None,
+        gap: float | None,
+        seconds: float,
+        params: dict[str, Any],
+        result: dict[str, Any],
+    ) -> int:
+        """Store a matchmaking run; returns its id."""
+        with self.db.atomic():
+            row = _encode("runs", {
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "coordinator": coordinator,
+                "status": status,
+                "objective": objective,
+                "bound": bound,
+                "gap": gap,
+                "seconds": seconds,
+                "params": params,
+                "result": result,
+            })
+            table = self.db.table("runs")
+            table.insert(row)
+            return int(table.last_pk)  # type: ignore[arg-type]
+
+    def runs(self) -> list[MatchRun]:
+        """Every stored run, newest first."""
+        return [MatchRun(**r) for r in (
+            _decode("runs", row) for row in self.db["runs"].rows_where(order_by="id desc")
+        )]
