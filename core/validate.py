@@ -146,11 +146,11 @@ def _number(value: Any, strict: bool, *, percent: bool = False) -> float:
         number = float(value)
     elif isinstance(value, str) and not strict:
         text = normalise_text(value).replace(",", "")
-        scale = 1.0
+        divisor = 1.0
         if percent and text.endswith("%"):
-            text, scale = text[:-1].strip(), 0.01
+            text, divisor = text[:-1].strip(), 100.0
         try:
-            number = float(text) * scale
+            number = float(text) / divisor
         except ValueError:
             raise _CellError(
                 f"应为数字 / expected a number, got {_describe(value)}"
@@ -353,8 +353,10 @@ def _flatten_json(table: Table, data: dict[str, Any], where: Where, out: list[Pr
     return flat
 
 
-def _check_record(table: Table, record: RawRecord, out: list[Problem]) -> dict[str, Any] | None:
-    """Typed values of one record by column key, or None if any cell is wrong."""
+def _check_record(
+    table: Table, record: RawRecord, out: list[Problem]
+) -> tuple[dict[str, Any], bool]:
+    """Typed values of one record by column key (the good cells), and whether all were good."""
     where = record.where
     data = record.data
     if where.json:
@@ -376,7 +378,7 @@ def _check_record(table: Table, record: RawRecord, out: list[Problem]) -> dict[s
     if ok and table.column("form_factors") and table.key == "scenes" and not typed.get("form_factors"):
         out.append(at(where, "form_factors", "至少填写一种可接受形态 / at least one form factor"))
         ok = False
-    return typed if ok else None
+    return typed, ok
 
 
 def _sub(typed: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -484,14 +486,18 @@ def validate(raw: RawCatalogue, existing: Catalogue | None = None) -> Validated:
     _json_children(raw, problems)
 
     typed: dict[str, list[tuple[dict[str, Any], Where]]] = defaultdict(list)
+    # Ids of rows that have errors of their own: references to them are not reported again.
+    broken: dict[str, set[str]] = defaultdict(set)
     for table in TABLES:
         for record in raw.tables.get(table.key, []):
             if not isinstance(record.data, dict):
                 problems.append(at(record.where, "", "应为对象 / expected an object"))
                 continue
-            values = _check_record(table, record, problems)
-            if values is not None:
+            values, ok = _check_record(table, record, problems)
+            if ok:
                 typed[table.key].append((values, record.where))
+            elif "id" in values:
+                broken[table.key].add(values["id"])
 
     # Duplicate ids within the input.
     for key in ("organizations", "scenes"):
@@ -542,6 +548,8 @@ def validate(raw: RawCatalogue, existing: Catalogue | None = None) -> Validated:
 
     def need_org(values: dict[str, Any], key: str, where: Where) -> bool:
         values[key] = resolve(values[key])
+        if values[key] in broken["organizations"]:
+            return False
         if org_roles(values[key]) is None:
             problems.append(at(where, key, f"组织编号 “{values[key]}” 不存在 / unknown organisation id"))
             return False
@@ -600,6 +608,8 @@ def validate(raw: RawCatalogue, existing: Catalogue | None = None) -> Validated:
 
     pins: list[Pin] = []
     for values, where in typed["pins"]:
+        if values["scene"] in broken["scenes"]:
+            continue
         if values["scene"] not in scene_ids:
             problems.append(at(where, "scene", f"场景编号 “{values['scene']}” 不存在 / unknown scene id"))
             continue
