@@ -51,10 +51,14 @@ def catalogue_stats(catalogue: Catalogue) -> dict[str, Any]:
     }
 
 
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def pad(text: str, width: int) -> str:
-    """``text`` padded to ``width`` terminal columns (Chinese characters take two)."""
-    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(0, width - used)
+    """``text`` padded with spaces to ``width`` terminal columns."""
+    return text + " " * max(0, width - display_width(text))
 
 
 def format_stats(stats: dict[str, Any], lang: str = "zh") -> str:

@@ -1,0 +1,82 @@
+"""``make bench``: speed and memory of SceneMatch's heavy paths, printed as a table.
+
+Targets come from the issues; the table says whether each is met. Timings are
+never asserted in tests — this is where they are watched.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.generate import GenerateSpec, generate
+from core.importer import import_files
+from core.json_io import write_json
+from core.stats import display_width, pad
+from core.store import CatalogueStore
+from core.xlsx_io import write_workbook
+
+Row = tuple[str, str, str, str, bool]
+
+
+def _timed(func: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_catalogue(work: Path) -> list[Row]:
+    """Import of a national-scale catalogue (JSON, XLSX) and Chinese search latency."""
+    rows: list[Row] = []
+    catalogue = generate(GenerateSpec(scenes=2000, orgs=3000, seed=1))
+    size = f"{len(catalogue.scenes)} scenes, {len(catalogue.organizations)} orgs"
+    json_path, xlsx_path = work / "national.json", work / "national.xlsx"
+    write_json(json_path, catalogue)
+    write_workbook(xlsx_path, catalogue)
+    for label, path, target in (("import JSON", json_path, 3.0), ("import XLSX", xlsx_path, 10.0)):
+        db = work / f"{path.suffix[1:]}.db"
+        with CatalogueStore.open(db) as store:
+            seconds = _timed(lambda s=store, p=path: import_files(s, [p]))
+        rows.append((label, size, f"{seconds:.2f} s", f"≤ {target:g} s", seconds <= target))
+    with CatalogueStore.open(work / "json.db") as store:
+        seconds = _timed(lambda: import_files(store, [json_path]))
+        rows.append(("re-import JSON (no change)", size, f"{seconds:.2f} s", "—", True))
+        for query in ("华", "华星", "机器人科", "精密科技"):
+            for table in ("organizations", "scenes"):
+                times = []
+                for _ in range(50):
+                    times.append(_timed(lambda q=query, t=table: store.search(t, q)) * 1000)
+                median = statistics.median(times)
+                hits = len(store.search(table, query))
+                rows.append((f"search {table} “{query}” ({len(query)} chars)", f"{hits} hits",
+                             f"{median:.1f} ms", "≤ 30 ms", median <= 30))
+    return rows
+
+
+def main() -> int:
+    """Run every bench and print the table; exit 1 if a target is missed."""
+    with tempfile.TemporaryDirectory(prefix="scenematch-bench-") as tmp:
+        rows = bench_catalogue(Path(tmp))
+    rows.append(("peak memory (whole bench)", "", f"{_peak_mb():.0f} MB", "—", True))
+    header = ("measure", "instance", "result", "target")
+    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(4)]
+    line = "  ".join(pad(h, w) for h, w in zip(header, widths, strict=True)) + "  ok"
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        cells = "  ".join(pad(c, w) for c, w in zip(row[:4], widths, strict=True))
+        print(f"{cells}  {'✓' if row[4] else '✗ MISSED'}")
+    return 0 if all(r[4] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
