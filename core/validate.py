@@ -91,9 +91,17 @@ class _CellError(Exception):
     pass
 
 
+# Full-width letters, digits and the ideographic space fold to ASCII (a USCC or an
+# "IP65" typed with a Chinese input method); Chinese punctuation such as （） is kept,
+# because it is part of official names.
+_FOLD: dict[int, int] = {0x3000: 0x20}
+for _start, _stop in ((0xFF10, 0xFF1A), (0xFF21, 0xFF3B), (0xFF41, 0xFF5B)):
+    _FOLD.update({c: c - 0xFEE0 for c in range(_start, _stop)})
+
+
 def normalise_text(value: str) -> str:
-    """NFKC-fold full-width forms and strip surrounding white space."""
-    return unicodedata.normalize("NFKC", value).strip()
+    """NFC, full-width letters and digits folded to ASCII, surrounding white space removed."""
+    return unicodedata.normalize("NFC", value).translate(_FOLD).strip()
 
 
 _LIST_SPLIT = re.compile(r"[;；,，、\n]+")
@@ -145,7 +153,7 @@ def _number(value: Any, strict: bool, *, percent: bool = False) -> float:
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str) and not strict:
-        text = normalise_text(value).replace(",", "")
+        text = normalise_text(value).replace(",", "").replace("％", "%")
         divisor = 1.0
         if percent and text.endswith("%"):
             text, divisor = text[:-1].strip(), 100.0

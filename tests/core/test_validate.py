@@ -136,3 +136,13 @@ def test_not_a_catalogue_document():
         with pytest.raises(InputError) as info:
             validate(parse_json(text, "x.json"))
         assert says in info.value.report()
+
+
+def test_full_width_letters_fold_but_chinese_punctuation_is_kept():
+    doc = small_doc()
+    doc["organizations"][1]["certifications"] = ["ＩＰ５４"]
+    doc["organizations"][1]["name"] = "星衡机器人（杭州）有限公司　"
+    result = check(doc)
+    maker = result.catalogue.org_by_id()["M1"]
+    assert maker.certifications == ("IP54",)
+    assert maker.name == "星衡机器人（杭州）有限公司"
