@@ -64,7 +64,7 @@ def org_from_dict(d: dict[str, Any]) -> Organization:
     return Organization(
         id=d["id"],
         name=d["name"],
-        roles=tuple(Role(r) for r in d["roles"]),
+        roles=tuple(sorted({Role(r) for r in d["roles"]}, key=list(Role).index)),
         province=d["province"],
         uscc=d.get("uscc") or None,
         city=d.get("city") or "",

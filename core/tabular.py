@@ -29,18 +29,12 @@ def table_for_name(name: str) -> Table | None:
 def column_for_header(table: Table, header: str) -> Column | None:
     """The column a header names: ``中文 (key)``, the Chinese name alone, or the key alone."""
     text = header.strip()
-    if text.endswith(")") and "(" in text:
-        key = text[text.rindex("(") + 1 : -1].strip()
-        col = table.column(key)
-        if col:
-            return col
-        text = text[: text.rindex("(")].strip()
-    if text.endswith("）") and "（" in text:
-        key = text[text.rindex("（") + 1 : -1].strip()
-        col = table.column(key)
-        if col:
-            return col
-        text = text[: text.rindex("（")].strip()
+    for opening, closing in (("(", ")"), ("（", "）")):
+        if text.endswith(closing) and opening in text:
+            col = table.column(text[text.rindex(opening) + 1 : -1].strip())
+            if col:
+                return col
+            text = text[: text.rindex(opening)].strip()
     for col in table.columns:
         if text in (col.zh, col.key):
             return col

@@ -21,25 +21,18 @@ from typing import Any
 from core.model import (
     Catalogue,
     Deployment,
-    Environment,
     Exclusion,
-    Goals,
     Organization,
-    Ownership,
     Partnership,
     Pin,
     PlanKind,
     PlanRule,
     Product,
-    Readiness,
-    Requirements,
     Role,
     Scene,
-    Setting,
-    Status,
 )
-from core.model import Field as SceneField
 from core.problems import InputError, Problem, Where, at
+from core.serialize import org_from_dict, scene_from_dict
 from core.tables import MAX_SHORT, MAX_TEXT, NESTED, TABLE_BY_KEY, TABLES, Column, Kind, Table
 from core.taxonomy import taxonomy
 from core.uscc import uscc_problem
@@ -389,75 +382,21 @@ def _check_record(
     return typed, ok
 
 
-def _sub(typed: dict[str, Any], prefix: str) -> dict[str, Any]:
-    return {k.split(".", 1)[1]: v for k, v in typed.items() if k.startswith(prefix + ".")}
+def _nest(typed: dict[str, Any]) -> dict[str, Any]:
+    """Dotted keys (``goals.success_rate``) back into nested objects."""
+    out: dict[str, Any] = {}
+    for key, value in typed.items():
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            out.setdefault(outer, {})[inner] = value
+        else:
+            out[key] = value
+    return out
 
 
 def _roles(values: list[str]) -> tuple[Role, ...]:
     order = list(Role)
     return tuple(sorted({Role(v) for v in values}, key=order.index))
-
-
-def _organization(t: dict[str, Any]) -> Organization:
-    return Organization(
-        id=t["id"],
-        name=t["name"],
-        roles=_roles(t["roles"]),
-        province=t["province"],
-        uscc=t.get("uscc"),
-        city=t.get("city", ""),
-        ownership=Ownership(t["ownership"]) if "ownership" in t else None,
-        max_consortia=t.get("max_consortia", 1),
-        robot_capacity=t.get("robot_capacity", 0),
-        form_factors=tuple(t.get("form_factors", ())),
-        skills=dict(t.get("skills", {})),
-        certifications=tuple(t.get("certifications", ())),
-        component_categories=tuple(t.get("component_categories", ())),
-        capabilities=_sub(t, "capabilities"),
-        description=t.get("description", ""),
-        tags=tuple(t.get("tags", ())),
-    )
-
-
-def _scene(t: dict[str, Any]) -> Scene:
-    env = _sub(t, "environment")
-    return Scene(
-        id=t["id"],
-        name=t["name"],
-        owner=t["owner"],
-        coordinator=t["coordinator"],
-        field=SceneField(t["field"]),
-        category=t["category"],
-        province=t["province"],
-        form_factors=tuple(t["form_factors"]),
-        robots=t["robots"],
-        skills=dict(t.get("skills", {})),
-        certifications=tuple(t.get("certifications", ())),
-        components=tuple(t.get("components", ())),
-        needs_institute=t.get("needs_institute", False),
-        needs_algorithm=t.get("needs_algorithm", True),
-        readiness=Readiness(**_sub(t, "readiness")),
-        priority=t.get("priority", 1.0),
-        city=t.get("city", ""),
-        sector=t.get("sector", ""),
-        description=t.get("description", ""),
-        requirements=Requirements(**_sub(t, "requirements")),
-        goals=Goals(**_sub(t, "goals")),
-        environment=Environment(
-            setting=Setting(env["setting"]) if "setting" in env else None,
-            temp_min_c=env.get("temp_min_c"),
-            temp_max_c=env.get("temp_max_c"),
-            ip_rating=env.get("ip_rating", ""),
-            explosion_protection=env.get("explosion_protection", ""),
-            hazards=tuple(env.get("hazards", ())),
-        ),
-        budget_wan=t.get("budget_wan"),
-        start=t.get("start", ""),
-        end=t.get("end", ""),
-        status=Status(t.get("status", Status.CANDIDATE)),
-        robots_deployed=t.get("robots_deployed", 0),
-        tags=tuple(t.get("tags", ())),
-    )
 
 
 def _json_children(raw: RawCatalogue, out: list[Problem]) -> None:
@@ -525,7 +464,7 @@ def validate(raw: RawCatalogue, existing: Catalogue | None = None) -> Validated:
     alias: dict[str, str] = {}
     incoming: dict[str, Organization] = {}
     for values, where in typed["organizations"]:
-        org = _organization(values)
+        org = org_from_dict(_nest(values))
         target = None
         if org.uscc and by_uscc.get(org.uscc, org.id) != org.id:
             target = by_uscc[org.uscc]
@@ -592,7 +531,7 @@ def validate(raw: RawCatalogue, existing: Catalogue | None = None) -> Validated:
             problems.append(at(where, "owner", f"“{values['owner']}” 不是用户单位 / the owner must have "
                                                 f"role user_unit"))
             continue
-        scenes.append(_scene(values))
+        scenes.append(scene_from_dict(_nest(values)))
 
     partnerships: list[Partnership] = []
     exclusions: list[Exclusion] = []
