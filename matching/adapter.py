@@ -1,0 +1,239 @@
+"""Build the domain-free problem from a catalogue, and say why a pair is not eligible.
+
+Slots of a scene's consortium: ``lead`` (maker or service provider),
+``algorithm`` (unless not needed), ``component:<category>`` per required
+category, ``institute`` when required. The owner is fixed. The skill rule
+(lead or algorithm supplier reaches each level) becomes one cover per skill.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from core.model import LEAD_ROLES, Catalogue, Organization, Role, Scene
+from core.plan_rules import default_rule
+from matching.fit import Weights, member_terms, pair_points, readiness, to_int
+from matching.problem import (
+    Agent,
+    Candidate,
+    Concentration,
+    CountRule,
+    Cover,
+    Group,
+    PairBonus,
+    Pin,
+    Problem,
+    Slot,
+)
+
+LEAD, ALGORITHM, INSTITUTE, COMPONENT = "lead", "algorithm", "institute", "component"
+ROBOTS = "robots"
+
+
+def slot_key(role: Role, category: str | None = None) -> str:
+    """The slot a role fills (makers and service providers share the lead slot)."""
+    if role in LEAD_ROLES:
+        return LEAD
+    if role is Role.COMPONENT:
+        return f"{COMPONENT}:{category or ''}"
+    return role.value
+
+
+def slot_roles(key: str) -> frozenset[Role]:
+    """Roles that may fill a slot."""
+    if key == LEAD:
+        return frozenset(LEAD_ROLES)
+    if key.startswith(COMPONENT):
+        return frozenset({Role.COMPONENT})
+    return frozenset({Role(key)})
+
+
+def scene_slots(scene: Scene) -> list[str]:
+    """The slot keys of a scene's consortium, in display order."""
+    keys = [LEAD]
+    if scene.needs_algorithm:
+        keys.append(ALGORITHM)
+    keys.extend(f"{COMPONENT}:{c}" for c in scene.components)
+    if scene.needs_institute:
+        keys.append(INSTITUTE)
+    return keys
+
+
+@dataclass
+class Index:
+    """What the adapter knows that explanations need: lookups and per-candidate terms."""
+
+    catalogue: Catalogue
+    weights: Weights
+    orgs: dict[str, Organization]
+    scenes: dict[str, Scene]
+    terms: dict[tuple[str, str, str], dict[str, float]] = field(default_factory=dict)
+    strength: dict[frozenset[str], float] = field(default_factory=dict)
+    excluded: dict[frozenset[str], str] = field(default_factory=dict)
+    infeasible: dict[str, str] = field(default_factory=dict)  # scene -> why no consortium can form
+    base: dict[str, float] = field(default_factory=dict)  # scene -> readiness points
+
+
+def hard_rule_problems(scene: Scene, org: Organization, key: str, index: Index) -> list[str]:
+    """Every hard rule ``org`` breaks for slot ``key`` of ``scene`` (empty: eligible)."""
+    out: list[str] = []
+    roles = slot_roles(key)
+    if not roles & set(org.roles):
+        names = "/".join(r.value for r in sorted(roles, key=list(Role).index))
+        out.append(f"没有角色 {names} / lacks role {names}")
+        return out
+    # The owner may fill other slots of its own scene (if it has the role); that
+    # does not count against its max_consortia.
+    if org.max_consortia <= 0 and org.id != scene.owner:
+        out.append("可参与联合体数为 0 / max_consortia is 0")
+    reason = index.excluded.get(frozenset((org.id, scene.owner)))
+    if reason is not None:
+        out.append(f"与用户单位互斥（{reason}） / excluded with the owner" + (f": {reason}" if reason else ""))
+    if key == LEAD:
+        if not set(org.form_factors) & set(scene.form_factors):
+            offered = "、".join(org.form_factors) or "—"
+            out.append(f"形态不符：提供 {offered}，需要 {'、'.join(scene.form_factors)} / form factor "
+                       f"not accepted")
+        missing = [c for c in scene.certifications if c not in org.certifications]
+        if missing:
+            out.append(f"缺少认证 {'、'.join(missing)} / missing certification {', '.join(missing)}")
+        if org.robot_capacity < scene.robots:
+            out.append(f"交付能力 {org.robot_capacity} 台 < 需要 {scene.robots} 台 / robot capacity "
+                       f"{org.robot_capacity} < {scene.robots}")
+        if not scene.needs_algorithm:
+            short = [f"{k} {org.skills.get(k, 0)}<{v}" for k, v in scene.skills.items()
+                     if org.skills.get(k, 0) < v]
+            if short:
+                out.append(f"技能不足（无算法企业补足）：{'，'.join(short)} / skills below the "
+                           f"requirement and no algorithm supplier to cover them")
+    elif key.startswith(COMPONENT):
+        category = key.split(":", 1)[1]
+        if category not in org.component_categories:
+            out.append(f"不供应 {category} / does not supply {category}")
+    return out
+
+
+def build_problem(
+    catalogue: Catalogue,
+    weights: Weights | None = None,
+    coordinator: str | None = None,
+) -> tuple[Problem, Index]:
+    """The problem for ``catalogue`` (one coordinator's scenes, or all), and its index."""
+    weights = weights or Weights()
+    orgs = catalogue.org_by_id()
+    scenes = [s for s in catalogue.scenes if coordinator is None or s.coordinator == coordinator]
+    index = Index(catalogue, weights, orgs, {s.id: s for s in scenes})
+    for p in catalogue.partnerships:
+        index.strength[frozenset((p.a, p.b))] = max(p.strength, index.strength.get(
+            frozenset((p.a, p.b)), 0.0))
+    for e in catalogue.exclusions:
+        index.excluded[frozenset((e.a, e.b))] = e.reason
+
+    by_role: dict[Role, list[Organization]] = defaultdict(list)
+    for org in catalogue.organizations:
+        for role in org.roles:
+            by_role[role].append(org)
+    leads = sorted({o.id: o for r in LEAD_ROLES for o in by_role[r]}.values(), key=lambda o: o.id)
+    pool = {
+        LEAD: leads,
+        ALGORITHM: by_role[Role.ALGORITHM],
+        INSTITUTE: by_role[Role.INSTITUTE],
+    }
+    suppliers: dict[str, list[Organization]] = defaultdict(list)
+    for org in by_role[Role.COMPONENT]:
+        for category in org.component_categories:
+            suppliers[category].append(org)
+
+    pins_by_scene: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    problem_pins: list[Pin] = []
+    for pin in catalogue.pins:
+        if pin.scene in index.scenes:
+            if pin.role is Role.USER_UNIT:
+                if pin.org != index.scenes[pin.scene].owner:
+                    index.infeasible[pin.scene] = (f"固定的用户单位 {pin.org} 不是场景所有者 / pinned user "
+                                                   f"unit {pin.org} is not the owner")
+                continue
+            key = slot_key(pin.role, pin.category)
+            pins_by_scene[pin.scene].append((key, pin.org))
+            problem_pins.append(Pin(pin.scene, key, pin.org))
+
+    groups: list[Group] = []
+    for scene in scenes:
+        slots: list[Slot] = []
+        why_not: list[str] = []
+        for key in scene_slots(scene):
+            candidates = []
+            source = suppliers[key.split(":", 1)[1]] if key.startswith(COMPONENT) else pool[key]
+            for org in source:
+                if hard_rule_problems(scene, org, key, index):
+                    continue
+                terms = member_terms(org, scene, key.split(":")[0], weights)
+                index.terms[(scene.id, key, org.id)] = terms
+                loads = ((ROBOTS, scene.robots),) if key == LEAD else ()
+                candidates.append(Candidate(org.id, to_int(sum(terms.values())), loads))
+            pinned = [a for k, a in pins_by_scene[scene.id] if k == key]
+            if pinned and pinned[0] not in {c.agent for c in candidates}:
+                pinned_org = orgs.get(pinned[0])
+                reasons = (hard_rule_problems(scene, pinned_org, key, index) if pinned_org
+                           else ["unknown organisation"])
+                why_not.append(f"固定选择 {pinned[0]} 不满足硬性条件 / pinned {pinned[0]} breaks a hard "
+                               f"rule: {'; '.join(reasons)}")
+            if not candidates:
+                why_not.append(f"没有符合条件的 {key} / no eligible organisation for slot {key}")
+            slots.append(Slot(key, tuple(candidates)))
+        needed = set(scene_slots(scene))
+        for key, org_id in pins_by_scene[scene.id]:
+            if key not in needed:
+                why_not.append(f"固定选择 {org_id} 的席位 {key} 不是该场景需要的 / pinned {org_id} to slot "
+                               f"{key}, which this scene does not have")
+        covers = []
+        for skill, need in scene.skills.items():
+            options = tuple(
+                (s.key, c.agent) for s in slots if s.key in (LEAD, ALGORITHM)
+                for c in s.candidates if orgs[c.agent].skills.get(skill, 0) >= need
+            )
+            if not options:
+                why_not.append(f"没有整机或算法企业达到 {skill} {need} 级 / nobody reaches {skill} "
+                               f"level {need}")
+            covers.append(Cover(f"{skill}≥{need}", options))
+        if why_not and scene.id not in index.infeasible:
+            index.infeasible[scene.id] = "；".join(why_not)
+        if scene.id in index.infeasible:
+            # A pin that cannot be honoured keeps the scene out; so does any empty slot.
+            slots = [Slot(sl.key, ()) if i == 0 else sl for i, sl in enumerate(slots)]
+        base = weights.readiness * readiness(scene)
+        index.base[scene.id] = base
+        groups.append(Group(
+            id=scene.id, slots=tuple(slots), value=to_int(scene.priority), base_score=to_int(base),
+            cluster=scene.coordinator, tag=scene.field.value, covers=tuple(covers),
+            fixed=(scene.owner,),
+        ))
+
+    agents = tuple(
+        Agent(o.id, o.max_consortia, ((ROBOTS, o.robot_capacity),) if LEAD_ROLES & set(o.roles) else ())
+        for o in catalogue.organizations
+    )
+    bonuses = []
+    for pair, strength in index.strength.items():
+        if len(pair) == 2 and strength > 0:
+            a, b = sorted(pair)
+            bonuses.append(PairBonus(a, b, to_int(pair_points(strength, weights))))
+    rules_by = {p.coordinator: p for p in catalogue.plans}
+    clusters = sorted({s.coordinator for s in scenes})
+    rules = tuple(
+        CountRule(c, (rules_by.get(c) or default_rule(c)).min_scenes,
+                  (rules_by.get(c) or default_rule(c)).min_fields)
+        for c in clusters
+    )
+    concentrations = (
+        Concentration(weights.concentration_share, to_int(weights.concentration_penalty), "",
+                      "concentration"),
+        Concentration(weights.lead_share, to_int(weights.lead_penalty), LEAD, "lead_spread"),
+    )
+    problem = Problem(
+        groups=tuple(groups), agents=agents,
+        conflicts=tuple(tuple(sorted(pair)) for pair in index.excluded if len(pair) == 2),  # type: ignore[misc]
+        pair_bonuses=tuple(bonuses), pins=tuple(problem_pins), rules=rules, concentrations=concentrations,
+    )
+    return problem, index

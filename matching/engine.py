@@ -1,0 +1,349 @@
+"""Matchmaking on a catalogue: build, solve, explain; the ``scenematch.result`` document.
+
+``match(catalogue, MatchParams(...))`` returns a :class:`MatchResult` whose
+``to_dict()`` is the FORMATS.md result, plus SceneMatch's extensions
+(primary objective and its bound, alternates per role, parameters, the diff
+against a previous run when re-matching). ``why_not`` answers "why is this
+organisation not in that scene's consortium?".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.model import LEAD_ROLES, Catalogue, Role
+from core.plan_rules import default_rule
+from core.progress import CancelToken
+from matching.adapter import (
+    COMPONENT,
+    LEAD,
+    Index,
+    build_problem,
+    hard_rule_problems,
+    scene_slots,
+    slot_key,
+)
+from matching.fit import SCALE, TERMS, Weights, pair_points
+from matching.problem import Assignment, Solution
+from matching.solve import Progress, SolveOptions, solve
+
+FORMAT = "scenematch.result"
+VERSION = 1
+
+
+@dataclass
+class MatchParams:
+    """What to solve and how."""
+
+    time_limit: float = 30.0
+    coordinator: str | None = None
+    weights: Weights = field(default_factory=Weights)
+    workers: int | None = None
+    seed: int = 0
+    column_budget: int = 60_000
+    previous: dict[str, Any] | None = None  # a result document to stay close to
+    on_progress: Callable[[Progress], None] | None = None
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters worth storing with a run."""
+        return {
+            "time_limit": self.time_limit,
+            "coordinator": self.coordinator,
+            "weights": self.weights.as_dict(),
+            "workers": self.workers,
+            "seed": self.seed,
+            "column_budget": self.column_budget,
+            "rematch": self.previous is not None,
+        }
+
+
+def members_to_assignment(consortia: list[dict[str, Any]]) -> Assignment:
+    """A result document's consortia as slot assignments (the owner left out)."""
+    out: Assignment = {}
+    for c in consortia:
+        slots = out.setdefault(c["scene"], {})
+        for m in c["members"]:
+            role = Role(m["role"])
+            if role is not Role.USER_UNIT:
+                slots[slot_key(role, m.get("category"))] = m["org"]
+    return out
+
+
+@dataclass
+class MatchResult:
+    """A solved match with everything needed to explain it."""
+
+    solution: Solution
+    index: Index
+    params: MatchParams
+    consortia: list[dict[str, Any]]
+    unmatched: list[dict[str, Any]]
+    plans: list[dict[str, Any]]
+    diff: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> str:
+        """optimal | feasible | infeasible | timeout | cancelled."""
+        return self.solution.status
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``scenematch.result`` document (FORMATS.md, with extensions)."""
+        s = self.solution
+        doc: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "status": s.status,
+            "objective": round(s.score / SCALE, 2),
+            "bound": round(s.score_bound / SCALE, 2),
+            "gap": round(s.gap, 6),
+            "seconds": round(s.seconds, 3),
+            "consortia": self.consortia,
+            "unmatched": self.unmatched,
+            "plans": self.plans,
+            "matched_priority": s.primary / SCALE,
+            "matched_priority_bound": s.primary_bound / SCALE,
+            "params": self.params.as_dict(),
+            "solver": {"stages": s.stages, "candidates_kept": s.kept,
+                       "candidates_pruned": s.pruned, "rule_shortfall": s.shortfall},
+        }
+        if self.diff is not None:
+            doc["diff"] = self.diff
+        return doc
+
+    def why_not(self, scene_id: str, org_id: str, lang: str = "zh") -> str:
+        """Why ``org_id`` is not (or is) in ``scene_id``'s consortium, in one paragraph."""
+        return why_not(self, scene_id, org_id)
+
+
+def _role_of(index: Index, org_id: str, key: str) -> Role:
+    org = index.orgs[org_id]
+    if key == LEAD:
+        return Role.MAKER if Role.MAKER in org.roles else Role.SERVICE_PROVIDER
+    if key.startswith(COMPONENT):
+        return Role.COMPONENT
+    return Role(key)
+
+
+def _breakdown(index: Index, scene_id: str, slots: dict[str, str]) -> dict[str, float]:
+    scene = index.scenes[scene_id]
+    out = dict.fromkeys(TERMS, 0.0)
+    out["readiness"] = index.base[scene_id]
+    for key, org in slots.items():
+        for term, points in index.terms[(scene_id, key, org)].items():
+            out[term] += points
+    members = sorted({scene.owner, *slots.values()})
+    for i, a in enumerate(members):
+        for b in members[i + 1:]:
+            strength = index.strength.get(frozenset((a, b)), 0.0)
+            out["partnership"] += pair_points(strength, index.weights)
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def _usage(index: Index, assignment: Assignment) -> tuple[dict[str, int], dict[str, int]]:
+    groups: dict[str, int] = defaultdict(int)
+    robots: dict[str, int] = defaultdict(int)
+    for scene_id, slots in assignment.items():
+        owner = index.scenes[scene_id].owner
+        for org in set(slots.values()) - {owner}:
+            groups[org] += 1
+        if LEAD in slots:
+            robots[slots[LEAD]] += index.scenes[scene_id].robots
+    return groups, robots
+
+
+def _alternates(index: Index, scene_id: str, key: str, chosen: str, assignment: Assignment,
+                usage: tuple[dict[str, int], dict[str, int]]) -> list[dict[str, Any]]:
+    mine = sum(index.terms[(scene_id, key, chosen)].values())
+    groups, robots = usage
+    scene = index.scenes[scene_id]
+    options: list[dict[str, Any]] = []
+    for (sid, k, org), terms in index.terms.items():
+        if sid != scene_id or k != key or org == chosen:
+            continue
+        o = index.orgs[org]
+        free = groups[org] < o.max_consortia or org == scene.owner
+        if key == LEAD:
+            free = free and robots[org] + scene.robots <= o.robot_capacity
+        options.append({"org": org, "name": o.name, "delta": round(sum(terms.values()) - mine, 2),
+                        "available": free})
+    options.sort(key=lambda a: (not a["available"], -a["delta"]))
+    return options[:3]
+
+
+def _unmatched_reason(index: Index, scene_id: str, assignment: Assignment,
+                      usage: tuple[dict[str, int], dict[str, int]]) -> str:
+    if scene_id in index.infeasible:
+        return index.infeasible[scene_id]
+    scene = index.scenes[scene_id]
+    groups, robots = usage
+    blocked = []
+    for key in scene_slots(scene):
+        cands = [org for (sid, k, org) in index.terms if sid == scene_id and k == key]
+        free = []
+        for org in cands:
+            o = index.orgs[org]
+            ok = groups[org] < o.max_consortia or org == scene.owner
+            if key == LEAD:
+                ok = ok and robots[org] + scene.robots <= o.robot_capacity
+            if ok:
+                free.append(org)
+        if not free:
+            detail = "、".join(
+                f"{org}（{groups[org]}/{index.orgs[org].max_consortia} 个联合体"
+                + (f"，{robots[org]}/{index.orgs[org].robot_capacity} 台" if key == LEAD else "")
+                + "）" for org in cands[:6])
+            blocked.append(f"{key}：全部 {len(cands)} 个符合条件的组织已满负荷 {detail} / every eligible "
+                           f"organisation for {key} is at capacity")
+    if blocked:
+        return "；".join(blocked)
+    return ("可组建的联合体与已选场景争用同一批组织，整体上无法同时满足 / its possible consortia compete "
+            "with the chosen scenes for the same organisations (exclusions or capacity)")
+
+
+def match(catalogue: Catalogue, params: MatchParams | None = None) -> MatchResult:
+    """Choose scenes and form one complete, valid consortium per chosen scene."""
+    params = params or MatchParams()
+    problem, index = build_problem(catalogue, params.weights, params.coordinator)
+    previous = members_to_assignment(params.previous["consortia"]) if params.previous else None
+    solution = solve(problem, SolveOptions(
+        time_limit=params.time_limit, workers=params.workers, seed=params.seed,
+        column_budget=params.column_budget, previous=previous,
+        change_penalty=int(round(params.weights.change_penalty * SCALE)) if previous else 0,
+        on_progress=params.on_progress, cancel=params.cancel,
+    ))
+    assignment = solution.assignment
+    usage = _usage(index, assignment)
+    consortia = []
+    for scene_id in sorted(assignment):
+        slots = assignment[scene_id]
+        scene = index.scenes[scene_id]
+        members: list[dict[str, Any]] = [{"org": scene.owner, "role": Role.USER_UNIT.value}]
+        alternates = {}
+        for key in scene_slots(scene):
+            org = slots[key]
+            member: dict[str, Any] = {"org": org, "role": _role_of(index, org, key).value}
+            if key.startswith(COMPONENT):
+                member["category"] = key.split(":", 1)[1]
+            members.append(member)
+            alternates[key] = _alternates(index, scene_id, key, org, assignment, usage)
+        breakdown = _breakdown(index, scene_id, slots)
+        consortia.append({"scene": scene_id, "fit": round(sum(breakdown.values()), 2),
+                          "members": members, "breakdown": breakdown, "alternates": alternates})
+    unmatched = [
+        {"scene": sid, "reason": _unmatched_reason(index, sid, assignment, usage)}
+        for sid in sorted(index.scenes) if sid not in assignment
+    ]
+    plans = plan_entries(catalogue, index, assignment, unmatched)
+    diff = diff_assignments(previous, assignment) if previous is not None else None
+    return MatchResult(solution, index, params, consortia, unmatched, plans, diff)
+
+
+def plan_entries(catalogue: Catalogue, index: Index, assignment: Assignment,
+                 unmatched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each coordinator's plan after matching, against its rule, with what is missing and why."""
+    rules = {p.coordinator: p for p in catalogue.plans}
+    out = []
+    for coordinator in sorted({s.coordinator for s in index.scenes.values()}):
+        rule = rules.get(coordinator) or default_rule(coordinator)
+        mine = [s for s in index.scenes.values() if s.coordinator == coordinator]
+        matched = [s for s in mine if s.id in assignment]
+        fields = sorted({s.field.value for s in matched})
+        compliant = len(matched) >= rule.min_scenes and len(fields) >= rule.min_fields
+        entry: dict[str, Any] = {"coordinator": coordinator, "scenes": len(matched),
+                                 "fields": fields, "compliant": compliant,
+                                 "robots": sum(s.robots for s in matched),
+                                 "rule": {"kind": rule.kind.value, "min_scenes": rule.min_scenes,
+                                          "min_fields": rule.min_fields}}
+        if not compliant:
+            missing = []
+            if len(matched) < rule.min_scenes:
+                missing.append(f"匹配成功 {len(matched)} 个场景，规则要求 {rule.min_scenes} 个（候选共 "
+                               f"{len(mine)} 个） / {len(matched)} scenes matched, the rule asks for "
+                               f"{rule.min_scenes} ({len(mine)} candidates)")
+            if len(fields) < rule.min_fields:
+                missing.append(f"覆盖 {len(fields)} 个领域，规则要求 {rule.min_fields} 个 / {len(fields)} "
+                               f"fields covered, the rule asks for {rule.min_fields}")
+            ids = {s.id for s in mine}
+            missing.extend(f"{u['scene']}: {u['reason']}" for u in unmatched if u["scene"] in ids)
+            entry["why"] = missing
+        out.append(entry)
+    return out
+
+
+def diff_assignments(before: Assignment, after: Assignment) -> dict[str, Any]:
+    """Memberships kept, added and removed between two assignments, per scene."""
+    changes = []
+    kept = 0
+    for scene in sorted(set(before) | set(after)):
+        old, new = before.get(scene, {}), after.get(scene, {})
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) == new.get(key):
+                kept += 1
+                continue
+            changes.append({"scene": scene, "slot": key, "before": old.get(key), "after": new.get(key)})
+    return {"kept": kept, "changed": len(changes), "changes": changes,
+            "scenes_added": sorted(set(after) - set(before)),
+            "scenes_removed": sorted(set(before) - set(after))}
+
+
+def why_not(result: MatchResult, scene_id: str, org_id: str) -> str:
+    """The hard rule ``org_id`` breaks for ``scene_id``, or the score it loses by."""
+    index = result.index
+    scene = index.scenes.get(scene_id)
+    org = index.orgs.get(org_id)
+    if scene is None or org is None:
+        return f"未知的场景或组织 / unknown scene or organisation: {scene_id}, {org_id}"
+    if org_id == scene.owner:
+        return f"{org.name} 是该场景的用户单位 / is the scene's owner"
+    assignment = result.solution.assignment
+    slots = assignment.get(scene_id)
+    if slots and org_id in slots.values():
+        keys = [k for k, v in slots.items() if v == org_id]
+        return f"{org.name} 已在联合体中（{'、'.join(keys)}） / is a member ({', '.join(keys)})"
+    lines = []
+    usage = _usage(index, assignment)
+    for key in scene_slots(scene):
+        problems = hard_rule_problems(scene, org, key, index)
+        if problems and problems[0].startswith("没有角色"):
+            continue
+        if problems:
+            lines.append(f"{key}: " + "；".join(problems))
+            continue
+        if not slots:
+            lines.append(f"{key}: 符合条件；场景未匹配成功 / eligible; the scene itself is unmatched: "
+                         + next(u["reason"] for u in result.unmatched if u["scene"] == scene_id))
+            continue
+        chosen = slots[key]
+        delta = sum(index.terms[(scene_id, key, chosen)].values()) - sum(
+            index.terms[(scene_id, key, org_id)].values())
+        groups, robots = usage
+        notes = []
+        if groups[org_id] >= org.max_consortia:
+            notes.append(f"已参与 {groups[org_id]} 个联合体（上限 {org.max_consortia}） / already in "
+                         f"{groups[org_id]} consortia (max {org.max_consortia})")
+        if key == LEAD and robots[org_id] + scene.robots > org.robot_capacity:
+            notes.append(f"交付能力已用 {robots[org_id]}/{org.robot_capacity} 台 / robot capacity used "
+                         f"{robots[org_id]}/{org.robot_capacity}")
+        members = set(slots.values()) | {scene.owner}
+        clash = [m for m in members if frozenset((m, org_id)) in index.excluded]
+        if clash:
+            notes.append(f"与成员 {', '.join(clash)} 互斥 / excluded with member {', '.join(clash)}")
+        chosen_name = index.orgs[chosen].name
+        if delta >= 0:
+            notes.append(f"适配度比入选的 {chosen_name} 低 {delta:.1f} 分 / fit {delta:.1f} points below "
+                         f"the chosen {chosen}")
+        else:
+            notes.append(f"适配度比入选的 {chosen_name} 高 {-delta:.1f} 分，但为整体最优让位 / fit "
+                         f"{-delta:.1f} points above the chosen {chosen}, given up for the whole plan")
+        lines.append(f"{key}: " + "；".join(notes))
+    if not lines:
+        roles = "、".join(r.value for r in org.roles)
+        return f"{org.name} 的角色（{roles}）不对应该场景的任何席位 / has no role this scene needs"
+    return f"{org.name} × {scene.name}\n" + "\n".join(lines)
+
+
+__all__ = ["MatchParams", "MatchResult", "match", "why_not", "diff_assignments", "LEAD_ROLES"]

@@ -1,0 +1,152 @@
+"""A domain-free group-formation problem.
+
+Groups (consortia) are selected or not; a selected group fills each of its
+slots (roles) with exactly one candidate agent. Agents have a limit on the
+groups they join (counted once per group, however many slots they fill
+there) and capacities of named resources that candidates load. Covers say
+"at least one of these (slot, agent) choices" (e.g. a skill that either the
+lead or the algorithm supplier must reach). Conflicting agents never share a
+group; pins fix a slot's agent; pair bonuses reward two agents sharing a
+group; counting rules ask each cluster (plan) for a minimum of selected
+groups and of distinct tags (fields); concentration goals penalise an agent
+taking more than a share of a cluster's groups.
+
+Objective, lexicographic: (1) least shortfall against the counting rules,
+(2) most summed ``value`` of selected groups, (3) most summed score (base
+scores, candidate scores, pair bonuses, minus soft-goal penalties).
+
+Nothing here knows about robots: ``matching.adapter`` builds a Problem from a
+catalogue, and standard assignment benchmarks can be fed to it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An agent that may fill a slot, with the score it brings and the resources it uses."""
+
+    agent: str
+    score: int
+    loads: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A role within a group, filled by exactly one candidate when the group is selected."""
+
+    key: str
+    candidates: tuple[Candidate, ...]
+
+
+@dataclass(frozen=True)
+class Cover:
+    """At least one of ``options`` (slot key, agent) is chosen whenever the group is selected."""
+
+    label: str
+    options: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group that may be selected. ``fixed`` agents are always in it (they use no capacity)."""
+
+    id: str
+    slots: tuple[Slot, ...]
+    value: int = 1
+    base_score: int = 0
+    cluster: str = ""
+    tag: str = ""
+    covers: tuple[Cover, ...] = ()
+    fixed: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An agent's limits: groups it may join (None: unlimited) and resource capacities."""
+
+    id: str
+    max_groups: int | None = 1
+    resources: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class PairBonus:
+    """Score added when agents ``a`` and ``b`` are both in one selected group."""
+
+    a: str
+    b: str
+    score: int
+
+
+@dataclass(frozen=True)
+class CountRule:
+    """A cluster wants at least ``min_groups`` selected groups with ``min_tags`` distinct tags."""
+
+    cluster: str
+    min_groups: int
+    min_tags: int = 0
+
+
+@dataclass(frozen=True)
+class Concentration:
+    """Soft goal: no agent in more than ``max_share`` of a cluster's selected groups in
+    slots whose key starts with ``slot_prefix`` (empty: any slot); ``penalty`` per excess group."""
+
+    max_share: float
+    penalty: int
+    slot_prefix: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Slot ``slot`` of group ``group`` is filled by ``agent`` whenever the group is selected."""
+
+    group: str
+    slot: str
+    agent: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The whole instance."""
+
+    groups: tuple[Group, ...]
+    agents: tuple[Agent, ...]
+    conflicts: tuple[tuple[str, str], ...] = ()
+    pair_bonuses: tuple[PairBonus, ...] = ()
+    pins: tuple[Pin, ...] = ()
+    rules: tuple[CountRule, ...] = ()
+    concentrations: tuple[Concentration, ...] = ()
+
+
+Assignment = dict[str, dict[str, str]]
+"""Selected groups: group id -> slot key -> agent id."""
+
+
+@dataclass
+class Solution:
+    """What a solve returns. Bounds hold for the whole problem, not only what was kept after pruning."""
+
+    status: str  # optimal | feasible | infeasible | timeout | cancelled
+    assignment: Assignment
+    primary: int  # summed value of selected groups
+    primary_bound: int
+    score: int  # stage-3 objective (scores, bonuses, penalties, stability)
+    score_bound: float
+    shortfall: int = 0
+    seconds: float = 0.0
+    pruned: int = 0  # candidates set aside before the exact model
+    kept: int = 0
+    stages: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        """Relative gap of the score to its bound (0.01 = 1 %)."""
+        if self.score_bound <= 0 or self.score >= self.score_bound:
+            return 0.0
+        return (self.score_bound - self.score) / max(abs(self.score_bound), 1e-9)

@@ -1,0 +1,507 @@
+"""Solve a :class:`~matching.problem.Problem`: prune, warm-start, CP-SAT in stages, bound.
+
+1. Preprocess: pins restrict their slot; candidates that conflict with a
+   group's fixed agents or have no capacity go; groups that cannot be
+   completed are left out (they stay unselected).
+2. Prune when the model is large: keep each slot's best candidates (and
+   enough options for every cover, the pins, the previous run's members and
+   the greedy solution's), so the exact model stays small.
+3. Greedy warm start, given to CP-SAT as a hint.
+4. CP-SAT, lexicographic: stage A maximises summed group value (least rule
+   shortfall first), stage B fixes that and maximises the score.
+5. Bounds: CP-SAT's when nothing was pruned; otherwise an LP relaxation of
+   the *full* problem by column generation (:mod:`matching.bound`), so the
+   reported gap holds for the whole problem.
+
+Progress goes to ``on_progress``; a :class:`CancelToken` stops the search
+within a fraction of a second (a watcher thread calls ``stop_search``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+from core.progress import CancelToken
+from matching.problem import Assignment, Candidate, Group, Problem, Slot, Solution
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: stage, best objective and bound so far, seconds elapsed."""
+
+    stage: str
+    objective: float
+    bound: float
+    seconds: float
+    fraction: float
+
+
+@dataclass
+class SolveOptions:
+    """How to solve."""
+
+    time_limit: float = 30.0
+    workers: int | None = None
+    seed: int = 0
+    column_budget: int = 60_000  # candidates kept for the exact model
+    previous: Assignment | None = None  # re-matching: memberships to keep …
+    change_penalty: int = 0  # … and what each one lost costs
+    on_progress: Callable[[Progress], None] | None = None
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass
+class Prepared:
+    """The problem after preprocessing and pruning, as the models use it."""
+
+    groups: list[Group]
+    infeasible: dict[str, str]
+    pruned: int
+    kept: int
+    full_slots: dict[tuple[str, str], tuple[Candidate, ...]]  # for the full-problem bound
+
+
+def _agent_limits(problem: Problem) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
+    groups_cap = {a.id: a.max_groups for a in problem.agents}
+    resources = {a.id: dict(a.resources) for a in problem.agents}
+    return groups_cap, resources
+
+
+def prepare(problem: Problem, options: SolveOptions) -> Prepared:
+    """Preprocess and prune (see the module docstring)."""
+    groups_cap, _ = _agent_limits(problem)
+    pins = {(p.group, p.slot): p.agent for p in problem.pins}
+    conflicts: dict[str, set[str]] = defaultdict(set)
+    for a, b in problem.conflicts:
+        conflicts[a].add(b)
+        conflicts[b].add(a)
+    infeasible: dict[str, str] = {}
+    cleaned: list[Group] = []
+    full_slots: dict[tuple[str, str], tuple[Candidate, ...]] = {}
+    for group in problem.groups:
+        fixed = set(group.fixed)
+        slots = []
+        for slot in group.slots:
+            cands = tuple(
+                c for c in slot.candidates
+                if (groups_cap.get(c.agent, 1) != 0 or c.agent in fixed)
+                and not (conflicts[c.agent] & fixed)
+            )
+            pinned = pins.get((group.id, slot.key))
+            if pinned is not None:
+                cands = tuple(c for c in cands if c.agent == pinned)
+            if not cands:
+                infeasible[group.id] = f"slot {slot.key}: no candidate"
+            slots.append(Slot(slot.key, cands))
+            full_slots[(group.id, slot.key)] = cands
+        keys = {s.key: {c.agent for c in s.candidates} for s in slots}
+        for cover in group.covers:
+            if not any(a in keys.get(k, ()) for k, a in cover.options):
+                infeasible.setdefault(group.id, f"cover {cover.label}: no option")
+        if group.id not in infeasible:
+            cleaned.append(Group(group.id, tuple(slots), group.value, group.base_score, group.cluster,
+                                 group.tag, group.covers, group.fixed, group.required))
+
+    total = sum(len(s.candidates) for g in cleaned for s in g.slots)
+    if total <= options.column_budget:
+        return Prepared(cleaned, infeasible, 0, total, full_slots)
+
+    # Keep the best k per slot, k chosen so the total fits the budget.
+    n_slots = sum(len(g.slots) for g in cleaned)
+    k = max(4, options.column_budget // max(1, n_slots))
+    must: set[tuple[str, str, str]] = set()
+    for g_id, slots_prev in (options.previous or {}).items():
+        for key, agent in slots_prev.items():
+            must.add((g_id, key, agent))
+    for group in cleaned:
+        for cover in group.covers:
+            # Two best options of every cover survive, so pruning never empties a cover.
+            ranked = sorted(
+                ((c.score, key, c.agent) for s in group.slots for c in s.candidates
+                 for key, agent in [(s.key, c.agent)] if (key, agent) in set(cover.options)),
+                reverse=True,
+            )
+            for _, key, agent in ranked[:2]:
+                must.add((group.id, key, agent))
+    pruned_groups = []
+    kept = 0
+    for group in cleaned:
+        slots = []
+        for slot in group.slots:
+            best = sorted(slot.candidates, key=lambda c: -c.score)
+            keep = best[:k] + [c for c in best[k:] if (group.id, slot.key, c.agent) in must]
+            kept += len(keep)
+            slots.append(Slot(slot.key, tuple(keep)))
+        pruned_groups.append(Group(group.id, tuple(slots), group.value, group.base_score,
+                                   group.cluster, group.tag, group.covers, group.fixed,
+                                   group.required))
+    return Prepared(pruned_groups, infeasible, total - kept, kept, full_slots)
+
+
+def greedy(problem: Problem, groups: list[Group], tries: int = 8) -> Assignment:
+    """A quick feasible assignment: groups by value; for each, the best-scoring combination of
+    the slots that covers mention (top ``tries`` each), then every other slot's best free candidate."""
+    groups_cap, resources = _agent_limits(problem)
+    used_groups: dict[str, int] = defaultdict(int)
+    used_res: dict[tuple[str, str], int] = defaultdict(int)
+    conflicts: dict[str, set[str]] = defaultdict(set)
+    for a, b in problem.conflicts:
+        conflicts[a].add(b)
+        conflicts[b].add(a)
+
+    def fill(group: Group) -> dict[str, Candidate] | None:
+        ranked = {s.key: sorted(s.candidates, key=lambda c: -c.score) for s in group.slots}
+        cover_keys = sorted({k for cv in group.covers for k, _ in cv.options})
+        others = [s.key for s in sorted(group.slots, key=lambda s: len(s.candidates))
+                  if s.key not in cover_keys]
+        combos = sorted(product(*(ranked[k][:tries] for k in cover_keys)),
+                        key=lambda cs: -sum(c.score for c in cs))
+        for combo in combos:
+            chosen: dict[str, Candidate] = {}
+            members = set(group.fixed)
+            local: dict[tuple[str, str], int] = defaultdict(int)
+
+            def add(key: str, c: Candidate, chosen: dict[str, Candidate] = chosen,
+                    members: set[str] = members, local: dict[tuple[str, str], int] = local) -> bool:
+                cap = groups_cap.get(c.agent, 1)
+                if c.agent not in members and cap is not None and used_groups[c.agent] >= cap:
+                    return False
+                if conflicts[c.agent] & (members - {c.agent}):
+                    return False
+                for res, load in c.loads:
+                    limit = resources.get(c.agent, {}).get(res, 0)
+                    if used_res[(c.agent, res)] + local[(c.agent, res)] + load > limit:
+                        return False
+                chosen[key] = c
+                members.add(c.agent)
+                for res, load in c.loads:
+                    local[(c.agent, res)] += load
+                return True
+
+            if not all(add(k, c) for k, c in zip(cover_keys, combo, strict=True)):
+                continue
+            picked = {k: c.agent for k, c in chosen.items()}
+            if not all(any(picked.get(k) == a for k, a in cv.options) for cv in group.covers):
+                continue
+            if all(any(add(k, c) for c in ranked[k]) for k in others):
+                return chosen
+        return None
+
+    order = sorted(groups, key=lambda g: (-g.value, sum(len(s.candidates) for s in g.slots)))
+    result: Assignment = {}
+    for group in order:
+        chosen = fill(group)
+        if chosen is None:
+            continue
+        result[group.id] = {k: c.agent for k, c in chosen.items()}
+        for agent in {c.agent for c in chosen.values()} - set(group.fixed):
+            used_groups[agent] += 1
+        for c in chosen.values():
+            for res, load in c.loads:
+                used_res[(c.agent, res)] += load
+    return result
+
+
+class _Model:
+    """The CP-SAT model over the prepared groups."""
+
+    def __init__(self, problem: Problem, prepared: Prepared, options: SolveOptions) -> None:
+        from ortools.sat.python import cp_model
+
+        self.cp = cp_model
+        m = self.model = cp_model.CpModel()
+        groups_cap, resources = _agent_limits(problem)
+        self.x: dict[str, Any] = {}
+        self.y: dict[tuple[str, str, str], Any] = {}
+        self.z: dict[tuple[str, str], Any] = {}
+        score_terms: list[Any] = []
+        agent_groups: dict[str, list[str]] = defaultdict(list)
+        loads: dict[tuple[str, str], list[tuple[int, Any]]] = defaultdict(list)
+        for g in prepared.groups:
+            x = self.x[g.id] = m.new_bool_var(f"x[{g.id}]")
+            score_terms.append(g.base_score * x)
+            per_agent: dict[str, list[Any]] = defaultdict(list)
+            for slot in g.slots:
+                ys = []
+                for c in slot.candidates:
+                    y = m.new_bool_var(f"y[{g.id},{slot.key},{c.agent}]")
+                    self.y[(g.id, slot.key, c.agent)] = y
+                    ys.append(y)
+                    per_agent[c.agent].append(y)
+                    score_terms.append(c.score * y)
+                    for res, load in c.loads:
+                        loads[(c.agent, res)].append((load, y))
+                m.add(sum(ys) == x)
+            for agent, ys in per_agent.items():
+                if len(ys) == 1:
+                    self.z[(g.id, agent)] = ys[0]
+                else:
+                    z = m.new_bool_var(f"z[{g.id},{agent}]")
+                    for y in ys:
+                        m.add_implication(y, z)
+                    m.add(z <= sum(ys))
+                    self.z[(g.id, agent)] = z
+                if agent not in g.fixed:  # a fixed agent's own groups use no group capacity
+                    agent_groups[agent].append(g.id)
+            for cover in g.covers:
+                opts = [self.y[(g.id, k, a)] for k, a in cover.options if (g.id, k, a) in self.y]
+                m.add(sum(opts) >= x)
+        for agent, gids in agent_groups.items():
+            cap = groups_cap.get(agent, 1)
+            if cap is not None and len(gids) > cap:
+                m.add(sum(self.z[(g, agent)] for g in gids) <= cap)
+        for (agent, res), items in loads.items():
+            cap_r = resources.get(agent, {}).get(res, 0)
+            if sum(load for load, _ in items) > cap_r:
+                m.add(sum(load * y for load, y in items) <= cap_r)
+        group_agents = {g.id: {a for (gid, a) in self.z if gid == g.id} for g in prepared.groups}
+        for a, b in problem.conflicts:
+            for gid in set(agent_groups.get(a, ())) & set(agent_groups.get(b, ())):
+                m.add(self.z[(gid, a)] + self.z[(gid, b)] <= 1)
+        # Pair bonuses (a fixed agent's pairs are unary).
+        partners: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for bonus in problem.pair_bonuses:
+            partners[bonus.a].append((bonus.b, bonus.score))
+            partners[bonus.b].append((bonus.a, bonus.score))
+        self.pairs: list[tuple[int, Any]] = []
+        for g in prepared.groups:
+            present = group_agents[g.id]
+            fixed = set(g.fixed)
+            for agent in present:
+                for other, score in partners.get(agent, ()):
+                    if other in fixed and other != agent:
+                        score_terms.append(score * self.z[(g.id, agent)])
+                    elif other in present and agent < other:
+                        w = m.new_bool_var(f"w[{g.id},{agent},{other}]")
+                        m.add_implication(w, self.z[(g.id, agent)])
+                        m.add_implication(w, self.z[(g.id, other)])
+                        score_terms.append(score * w)
+                        self.pairs.append((score, w))
+        # Counting rules: shortfall variables (lexicographically first).
+        shortfalls: list[Any] = []
+        by_cluster: dict[str, list[Group]] = defaultdict(list)
+        for g in prepared.groups:
+            by_cluster[g.cluster].append(g)
+        for rule in problem.rules:
+            members = by_cluster.get(rule.cluster, [])
+            n = sum(self.x[g.id] for g in members)
+            short = m.new_int_var(0, max(0, rule.min_groups), f"short[{rule.cluster}]")
+            m.add(short >= rule.min_groups - n)
+            shortfalls.append(short)
+            if rule.min_tags > 0:
+                tags = sorted({g.tag for g in members})
+                covered = []
+                for tag in tags:
+                    t = m.new_bool_var(f"tag[{rule.cluster},{tag}]")
+                    m.add(t <= sum(self.x[g.id] for g in members if g.tag == tag))
+                    covered.append(t)
+                short_t = m.new_int_var(0, rule.min_tags, f"short_tags[{rule.cluster}]")
+                m.add(short_t >= rule.min_tags - sum(covered))
+                shortfalls.append(short_t)
+        # Soft goals: concentration of agents within a cluster.
+        self.penalties: list[tuple[int, Any]] = []
+        for conc in problem.concentrations:
+            share = int(round(conc.max_share * 100))
+            for cluster, members in by_cluster.items():
+                n = sum(self.x[g.id] for g in members)
+                counts: dict[str, list[Any]] = defaultdict(list)
+                for g in members:
+                    if conc.slot_prefix:
+                        for slot in g.slots:
+                            if slot.key.startswith(conc.slot_prefix):
+                                for c in slot.candidates:
+                                    counts[c.agent].append(self.y[(g.id, slot.key, c.agent)])
+                    else:
+                        for agent in group_agents[g.id]:
+                            counts[agent].append(self.z[(g.id, agent)])
+                for agent, vs in counts.items():
+                    # An agent may always take one group beyond its share (small plans).
+                    if len(vs) <= 1 or 100 * len(vs) <= share * len(members) + 100:
+                        continue
+                    excess = m.new_int_var(0, len(vs), f"excess[{conc.label},{cluster},{agent}]")
+                    m.add(100 * sum(vs) - 100 * excess - share * n <= 100)
+                    self.penalties.append((conc.penalty, excess))
+        # Re-matching: each kept membership of the previous run earns its change penalty.
+        keep_terms = []
+        for gid, slots in (options.previous or {}).items():
+            for key, agent in slots.items():
+                kept = self.y.get((gid, key, agent))
+                if kept is not None and options.change_penalty:
+                    keep_terms.append(options.change_penalty * kept)
+        self.value = sum(g.value * self.x[g.id] for g in prepared.groups)
+        self.shortfall = sum(shortfalls) if shortfalls else 0
+        self.total_value = sum(g.value for g in prepared.groups)
+        self.score = (sum(score_terms) - sum(p * e for p, e in self.penalties) + sum(keep_terms))
+        self.prepared = prepared
+
+    def hint(self, assignment: Assignment) -> None:
+        self.model.clear_hints()
+        for gid, x in self.x.items():
+            self.model.add_hint(x, gid in assignment)
+        for (gid, key, agent), y in self.y.items():
+            self.model.add_hint(y, assignment.get(gid, {}).get(key) == agent)
+
+    def assignment(self, solver: Any) -> Assignment:
+        out: Assignment = {}
+        for (gid, key, agent), y in self.y.items():
+            if solver.boolean_value(y):
+                out.setdefault(gid, {})[key] = agent
+        return out
+
+
+class _Reporter:
+    def __init__(self, options: SolveOptions, stage: str, start: float, base: float, span: float,
+                 ) -> None:
+        self.options, self.stage, self.start, self.base, self.span = options, stage, start, base, span
+        self.bound = float("nan")
+
+    def emit(self, objective: float, bound: float) -> None:
+        if self.options.on_progress is None:
+            return
+        elapsed = time.perf_counter() - self.start
+        frac = self.base + self.span * min(1.0, elapsed / max(self.options.time_limit, 1e-3))
+        self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99)))
+
+
+def _run(model: _Model, objective: Any, maximize: bool, time_limit: float, options: SolveOptions,
+         reporter: _Reporter) -> tuple[Any, Any]:
+    cp = model.cp
+    if maximize:
+        model.model.maximize(objective)
+    solver = cp.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    workers = options.workers or max(1, os.cpu_count() or 1)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = options.seed
+    # Measured on the demo (2 cores): the default 2-worker portfolio left a 14 % gap after
+    # 20 s, while the LP-heavy workers below prove optimality in under a second. The
+    # assignment structure needs the LP relaxation; give the few workers we have to it.
+    if workers == 1:
+        solver.parameters.linearization_level = 2
+    elif workers <= 4:
+        for name in ("max_lp", "default_lp", "quick_restart", "core")[:workers]:
+            solver.parameters.subsolvers.append(name)
+    state = {"bound": float("nan")}
+
+    def on_bound(bound: float) -> None:
+        state["bound"] = bound
+
+    solver.best_bound_callback = on_bound
+
+    class Callback(cp.CpSolverSolutionCallback):  # type: ignore[name-defined]
+        def on_solution_callback(self) -> None:
+            reporter.emit(self.objective_value, self.best_objective_bound)
+            if options.cancel.cancelled:
+                self.stop_search()
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.05):
+            if options.cancel.cancelled:
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        status = solver.solve(model.model, Callback())
+    finally:
+        stop.set()
+        watcher.join()
+    return solver, status
+
+
+def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
+    """Solve ``problem`` within ``options.time_limit`` seconds; see the module docstring."""
+    options = options or SolveOptions()
+    start = time.perf_counter()
+    prepared = prepare(problem, options)
+    warm = greedy(problem, prepared.groups)
+    stages: list[dict[str, object]] = []
+    if not prepared.groups:
+        return Solution("optimal", {}, 0, 0, 0, 0.0, 0, time.perf_counter() - start,
+                        prepared.pruned, prepared.kept, stages)
+    model = _Model(problem, prepared, options)
+    cp = model.cp
+    big = model.total_value + 1
+    # Stage A: least shortfall, then most value.
+    primary_expr = model.value - big * model.shortfall
+    model.hint(warm)
+    budget = options.time_limit - (time.perf_counter() - start)
+    reporter = _Reporter(options, "A", start, 0.0, 0.4)
+    solver, status = _run(model, primary_expr, True, 0.4 * budget, options, reporter)
+    found = status in (cp.OPTIMAL, cp.FEASIBLE)
+    if not found:
+        state = "cancelled" if options.cancel.cancelled else "timeout"
+        greedy_value = sum(g.value for g in prepared.groups if g.id in warm)
+        return Solution(state, warm, greedy_value, model.total_value, 0, 0.0, 0,
+                        time.perf_counter() - start, prepared.pruned, prepared.kept, stages)
+    a_best = int(round(solver.objective_value))
+    a_bound = int(solver.best_objective_bound + 1e-6)
+    a_optimal = status == cp.OPTIMAL
+    stage_a = model.assignment(solver)
+    stages.append({"stage": "A", "status": solver.status_name(status), "objective": a_best,
+                   "bound": a_bound, "seconds": round(solver.wall_time, 3)})
+    shortfall = int(solver.value(model.shortfall)) if not isinstance(model.shortfall, int) else 0
+    primary = int(solver.value(model.value))
+    if options.cancel.cancelled:
+        return Solution("cancelled", stage_a, primary, max(primary, a_bound + big * shortfall),
+                        0, 0.0, shortfall, time.perf_counter() - start, prepared.pruned,
+                        prepared.kept, stages)
+    # Stage B: keep stage A's result, maximise the score.
+    model.model.add(primary_expr >= a_best)
+    model.hint(stage_a)
+    budget = max(0.1, options.time_limit - (time.perf_counter() - start))
+    reporter = _Reporter(options, "B", start, 0.4, 0.6)
+    solver_b, status_b = _run(model, model.score, True, budget, options, reporter)
+    if status_b in (cp.OPTIMAL, cp.FEASIBLE):
+        assignment = model.assignment(solver_b)
+        score = int(round(solver_b.objective_value))
+        score_bound = float(solver_b.best_objective_bound)
+        b_optimal = status_b == cp.OPTIMAL
+        stages.append({"stage": "B", "status": solver_b.status_name(status_b), "objective": score,
+                       "bound": score_bound, "seconds": round(solver_b.wall_time, 3)})
+    else:
+        assignment, b_optimal = stage_a, False
+        score = _score_of(problem, prepared, stage_a, options)
+        score_bound = float("inf")
+    primary_bound = a_bound if shortfall == 0 else model.total_value
+    if prepared.pruned:
+        from matching.bound import full_bound
+
+        primary_bound, score_bound = full_bound(problem, prepared, primary, options)
+        optimal = False
+    else:
+        optimal = a_optimal and b_optimal
+    if options.cancel.cancelled:
+        state = "cancelled"
+    else:
+        state = "optimal" if optimal else "feasible"
+    if options.on_progress:
+        options.on_progress(Progress("done", score, score_bound, time.perf_counter() - start, 1.0))
+    return Solution(state, assignment, primary, max(primary, primary_bound), score,
+                    max(float(score), score_bound), shortfall, time.perf_counter() - start,
+                    prepared.pruned, prepared.kept, stages)
+
+
+def _score_of(problem: Problem, prepared: Prepared, assignment: Assignment,
+              options: SolveOptions) -> int:
+    """The unpenalised score of an assignment (used when stage B found nothing better)."""
+    total = 0
+    groups = {g.id: g for g in prepared.groups}
+    for gid, slots in assignment.items():
+        g = groups[gid]
+        total += g.base_score
+        for slot in g.slots:
+            for c in slot.candidates:
+                if slots.get(slot.key) == c.agent:
+                    total += c.score
+    return total
