@@ -142,6 +142,169 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _parse_weights(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(f"错误 error: --weight {item!r}: expected NAME=NUMBER") from None
+    return out
+
+
+def _print_result(doc: dict, run_id: int | None) -> None:
+    status_zh = {"optimal": "已证明最优", "feasible": "可行解", "timeout": "超时", "cancelled": "已取消",
+                 "infeasible": "无可行解"}
+    total = len(doc["consortia"]) + len(doc["unmatched"])
+    print(f"状态 status: {doc['status']}（{status_zh.get(doc['status'], '')}）  "
+          f"匹配 matched: {len(doc['consortia'])}/{total} 个场景  "
+          f"优先级 priority: {doc['matched_priority']:g} (上界 bound {doc['matched_priority_bound']:g})")
+    print(f"适配度 fit: {doc['objective']:.1f}  上界 bound: {doc['bound']:.1f}  "
+          f"差距 gap: {doc['gap']:.2%}  用时 {doc['seconds']:.1f} s")
+    for plan in doc["plans"]:
+        mark = "✓" if plan["compliant"] else "✗"
+        print(f"  {mark} {plan['coordinator']}: {plan['scenes']} 个场景，领域 {', '.join(plan['fields'])}，"
+              f"计划部署 {plan['robots']} 台")
+        for line in plan.get("why", [])[:8]:
+            print(f"      {line}")
+    if doc["unmatched"]:
+        print(f"未匹配 unmatched ({len(doc['unmatched'])}):")
+        for u in doc["unmatched"][:20]:
+            print(f"  {u['scene']}: {u['reason']}")
+    if "diff" in doc:
+        d = doc["diff"]
+        print(f"与上次相比 vs previous run: 保留 kept {d['kept']}，变更 changed {d['changed']}")
+        for ch in d["changes"][:20]:
+            print(f"  {ch['scene']} {ch['slot']}: {ch['before']} → {ch['after']}")
+    if run_id is not None:
+        print(f"已保存为第 {run_id} 次运行 / stored as run {run_id}")
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from core.store import CatalogueStore
+    from matching.engine import MatchParams, match
+    from matching.fit import Weights
+    from matching.solve import Progress
+
+    def progress(p: Progress) -> None:
+        print(f"[{p.fraction:4.0%}] {p.stage} objective {p.objective:.0f} bound {p.bound:.0f} "
+              f"{p.seconds:.1f}s", file=sys.stderr, flush=True)
+
+    with CatalogueStore.open(args.db, create=False) as store:
+        catalogue = store.load()
+        if args.coordinator and args.coordinator not in catalogue.coordinators():
+            known = "、".join(catalogue.coordinators())
+            print(f"错误 error: 未知的组织单位 unknown coordinator {args.coordinator!r}; known: {known}",
+                  file=sys.stderr)
+            return EXIT_INPUT
+        previous = None
+        if args.rematch is not None:
+            runs = {r.id: r for r in store.runs()}
+            if not runs:
+                print("错误 error: 没有可供对比的运行 / no stored run to re-match against",
+                      file=sys.stderr)
+                return EXIT_INPUT
+            base_id = max(runs) if args.rematch == "latest" else int(args.rematch)
+            if base_id not in runs:
+                print(f"错误 error: 没有第 {base_id} 次运行 / no run {base_id}", file=sys.stderr)
+                return EXIT_INPUT
+            previous = runs[base_id].result
+        weights = Weights.from_dict({**Weights().as_dict(), **_parse_weights(args.weight)})
+        params = MatchParams(time_limit=args.time_limit, coordinator=args.coordinator,
+                             weights=weights, previous=previous, on_progress=progress)
+        result = match(catalogue, params)
+        doc = result.to_dict()
+        run_id: int | None = None
+        if not args.no_save:
+            run_id = store.save_run(coordinator=args.coordinator, status=doc["status"],
+                                    objective=doc["objective"], bound=doc["bound"], gap=doc["gap"],
+                                    seconds=doc["seconds"], params=params.as_dict(), result=doc)
+    if args.json:
+        from core.json_io import write_text_atomic
+
+        write_text_atomic(Path(args.json), json.dumps(doc, ensure_ascii=False, indent=1))
+    _print_result(doc, run_id)
+    if args.explain:
+        if args.explain not in result.index.scenes:
+            print(f"错误 error: 未知场景 unknown scene {args.explain!r}", file=sys.stderr)
+            return EXIT_INPUT
+        print()
+        print(explain_scene(result, args.explain, args.org))
+    return EXIT_OK
+
+
+def explain_scene(result, scene_id: str, org_id: str | None) -> str:  # type: ignore[no-untyped-def]
+    """A scene's consortium with its breakdown and alternates, or why it is unmatched."""
+    from matching.fit import TERM_LABELS
+
+    index = result.index
+    scene = index.scenes[scene_id]
+    lines = [f"{scene_id} {scene.name}（{scene.coordinator}，{scene.category}）"]
+    consortium = next((c for c in result.consortia if c["scene"] == scene_id), None)
+    if consortium is None:
+        reason = next(u["reason"] for u in result.unmatched if u["scene"] == scene_id)
+        lines.append(f"  未匹配 unmatched: {reason}")
+    else:
+        lines.append(f"  适配度 fit {consortium['fit']:.1f}")
+        for m in consortium["members"]:
+            name = index.orgs[m["org"]].name
+            extra = f" [{m['category']}]" if m.get("category") else ""
+            lines.append(f"    {m['role']}{extra}: {m['org']} {name}")
+        lines.append("  分项 breakdown:")
+        for term, points in consortium["breakdown"].items():
+            zh, en = TERM_LABELS[term]
+            lines.append(f"    {zh} {en}: {points:.1f}")
+        lines.append("  备选 alternates:")
+        for key, options in consortium["alternates"].items():
+            shown = "；".join(f"{o['org']} {o['name']} ({o['delta']:+.1f}"
+                             f"{'' if o['available'] else '，已满负荷 full'})" for o in options) or "—"
+            lines.append(f"    {key}: {shown}")
+    if org_id:
+        lines.append("")
+        lines.append(result.why_not(scene_id, org_id))
+    return "\n".join(lines)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from core.store import CatalogueStore
+
+    with CatalogueStore.open(args.db, create=False) as store:
+        runs = store.runs()
+    if not runs:
+        print("尚无运行记录 / no runs yet")
+    for r in runs:
+        matched = len(r.result.get("consortia", []))
+        print(f"{r.id:>4}  {r.created}  {r.status:<9} {r.coordinator or '全部 all':<16} "
+              f"matched {matched:>5}  fit {r.objective or 0:10.1f}  gap {r.gap or 0:.2%}  "
+              f"{r.seconds:.1f}s")
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from core.store import CatalogueStore
+    from matching.engine import compare_results
+
+    with CatalogueStore.open(args.db, create=False) as store:
+        runs = {r.id: r for r in store.runs()}
+    missing = [r for r in (args.a, args.b) if r not in runs]
+    if missing:
+        print(f"错误 error: 没有运行 no such run: {missing}", file=sys.stderr)
+        return EXIT_INPUT
+    cmp = compare_results(runs[args.a].result, runs[args.b].result)
+    if args.json:
+        print(json.dumps(cmp, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    o, m, d = cmp["objective"], cmp["matched"], cmp["memberships"]
+    print(f"运行 run {args.a} → {args.b}: 匹配 matched {m['before']} → {m['after']}，"
+          f"适配度 fit {o['before']} → {o['after']}")
+    print(f"成员 memberships: 保留 kept {d['kept']}，变更 changed {d['changed']}；新增场景 added "
+          f"{', '.join(d['scenes_added']) or '—'}；移除场景 removed {', '.join(d['scenes_removed']) or '—'}")
+    for ch in d["changes"]:
+        print(f"  {ch['scene']} {ch['slot']}: {ch['before']} → {ch['after']}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -177,6 +340,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p = add("template", cmd_template, "写出空白 Excel 模板 write the empty Excel template", db=False)
     p.add_argument("file", metavar="FILE.xlsx")
+    p = add("match", cmd_match, "匹配：遴选场景并组建联合体 choose scenes and form every consortium")
+    p.add_argument("--coordinator", metavar="NAME", help="only this coordinator's plan")
+    p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds (default 30)")
+    p.add_argument("--json", metavar="OUT", help="write the scenematch.result document")
+    p.add_argument("--explain", metavar="SCENE", help="print this scene's consortium and alternates")
+    p.add_argument("--org", metavar="ORG", help="with --explain: why this organisation is (not) in it")
+    p.add_argument("--rematch", metavar="RUN", help="stay close to a stored run (id or 'latest')")
+    p.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a fit weight, e.g. --weight locality=30 (repeatable)")
+    p.add_argument("--no-save", action="store_true", help="do not store the run in the catalogue")
+    add("runs", cmd_runs, "列出已保存的匹配运行 list stored match runs")
+    p = add("compare", cmd_compare, "比较两次运行 compare two stored runs")
+    p.add_argument("a", type=int, metavar="RUN_A")
+    p.add_argument("b", type=int, metavar="RUN_B")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = add("stats", cmd_stats, "统计与方案规则 counts and plan-rule status")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text report")

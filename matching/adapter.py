@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 
 from core.model import LEAD_ROLES, Catalogue, Organization, Role, Scene
 from core.plan_rules import default_rule
-from matching.fit import Weights, member_terms, pair_points, readiness, to_int
+from matching.fit import (
+    Weights,
+    member_points,
+    member_terms,
+    member_values,
+    pair_points,
+    profile,
+    readiness,
+    to_int,
+)
 from matching.problem import (
     Agent,
     Candidate,
@@ -68,11 +77,20 @@ class Index:
     weights: Weights
     orgs: dict[str, Organization]
     scenes: dict[str, Scene]
-    terms: dict[tuple[str, str, str], dict[str, float]] = field(default_factory=dict)
+    candidates: dict[tuple[str, str], tuple[Candidate, ...]] = field(default_factory=dict)
     strength: dict[frozenset[str], float] = field(default_factory=dict)
     excluded: dict[frozenset[str], str] = field(default_factory=dict)
     infeasible: dict[str, str] = field(default_factory=dict)  # scene -> why no consortium can form
     base: dict[str, float] = field(default_factory=dict)  # scene -> readiness points
+
+    def terms(self, scene_id: str, key: str, org_id: str) -> dict[str, float]:
+        """Points per term ``org_id`` brings to ``scene_id`` in slot ``key``."""
+        return member_terms(self.orgs[org_id], self.scenes[scene_id], key.split(":")[0],
+                            self.weights)
+
+    def points(self, scene_id: str, key: str, org_id: str) -> float:
+        """The member's total points (before pair bonuses)."""
+        return sum(self.terms(scene_id, key, org_id).values())
 
 
 def hard_rule_problems(scene: Scene, org: Organization, key: str, index: Index) -> list[str]:
@@ -146,6 +164,7 @@ def build_problem(
             suppliers[category].append(org)
 
     pins_by_scene: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    loose_pins: dict[str, list[str]] = defaultdict(list)
     problem_pins: list[Pin] = []
     for pin in catalogue.pins:
         if pin.scene in index.scenes:
@@ -154,9 +173,40 @@ def build_problem(
                     index.infeasible[pin.scene] = (f"固定的用户单位 {pin.org} 不是场景所有者 / pinned user "
                                                    f"unit {pin.org} is not the owner")
                 continue
+            if pin.role is Role.COMPONENT and not pin.category:
+                # "Supplies one of the scene's components": a cover, built with the slots.
+                loose_pins[pin.scene].append(pin.org)
+                continue
             key = slot_key(pin.role, pin.category)
             pins_by_scene[pin.scene].append((key, pin.org))
             problem_pins.append(Pin(pin.scene, key, pin.org))
+
+    profiles = {o.id: profile(o) for o in catalogue.organizations}
+    forms = {o.id: frozenset(o.form_factors) for o in catalogue.organizations}
+    certs = {o.id: frozenset(o.certifications) for o in catalogue.organizations}
+    excluded_with: dict[str, set[str]] = defaultdict(set)
+    for pair in index.excluded:
+        if len(pair) == 2:
+            a, b = tuple(pair)
+            excluded_with[a].add(b)
+            excluded_with[b].add(a)
+
+    def eligible(scene: Scene, org: Organization, key: str) -> bool:
+        # The fast form of hard_rule_problems (which says why, for explanations).
+        if org.max_consortia <= 0 and org.id != scene.owner:
+            return False
+        if org.id in excluded_with[scene.owner]:
+            return False
+        if key == LEAD:
+            if forms[org.id].isdisjoint(scene.form_factors):
+                return False
+            if not certs[org.id].issuperset(scene.certifications):
+                return False
+            if org.robot_capacity < scene.robots:
+                return False
+            if not scene.needs_algorithm:
+                return all(org.skills.get(k, 0) >= v for k, v in scene.skills.items())
+        return True
 
     groups: list[Group] = []
     for scene in scenes:
@@ -164,14 +214,15 @@ def build_problem(
         why_not: list[str] = []
         for key in scene_slots(scene):
             candidates = []
+            kind = key.split(":")[0]
             source = suppliers[key.split(":", 1)[1]] if key.startswith(COMPONENT) else pool[key]
+            loads = ((ROBOTS, scene.robots),) if key == LEAD else ()
             for org in source:
-                if hard_rule_problems(scene, org, key, index):
+                if not eligible(scene, org, key):
                     continue
-                terms = member_terms(org, scene, key.split(":")[0], weights)
-                index.terms[(scene.id, key, org.id)] = terms
-                loads = ((ROBOTS, scene.robots),) if key == LEAD else ()
-                candidates.append(Candidate(org.id, to_int(sum(terms.values())), loads))
+                points = member_points(member_values(profiles[org.id], scene, kind), weights)
+                candidates.append(Candidate(org.id, to_int(points), loads))
+            index.candidates[(scene.id, key)] = tuple(candidates)
             pinned = [a for k, a in pins_by_scene[scene.id] if k == key]
             if pinned and pinned[0] not in {c.agent for c in candidates}:
                 pinned_org = orgs.get(pinned[0])
@@ -197,6 +248,13 @@ def build_problem(
                 why_not.append(f"没有整机或算法企业达到 {skill} {need} 级 / nobody reaches {skill} "
                                f"level {need}")
             covers.append(Cover(f"{skill}≥{need}", options))
+        for org_id in loose_pins[scene.id]:
+            options = tuple((sl.key, c.agent) for sl in slots if sl.key.startswith(COMPONENT)
+                            for c in sl.candidates if c.agent == org_id)
+            if not options:
+                why_not.append(f"固定选择 {org_id} 不能供应该场景的任何零部件 / pinned {org_id} cannot "
+                               f"supply any of this scene's components")
+            covers.append(Cover(f"pin {org_id}", options))
         if why_not and scene.id not in index.infeasible:
             index.infeasible[scene.id] = "；".join(why_not)
         if scene.id in index.infeasible:

@@ -1,188 +1,215 @@
-"""Upper bounds that hold for the *whole* problem, however much was pruned.
+"""Upper bounds for the *whole* problem, and capacity prices that guide pruning.
 
-The LP relaxation of the full model is solved by column generation: start
-from the columns (slot, candidate) kept for CP-SAT, price every pruned column
-with the LP's duals, add those with positive reduced cost, repeat. When no
-column prices out, the restricted LP's optimum is the full LP's optimum, a
-valid upper bound. If the iteration limit is reached first, the Lagrangian
-bound (dual objective plus every positive reduced cost) is used instead,
-which is valid too.
+Lagrangian relaxation of the agents' limits (groups joined, resources): for
+any prices ``lam >= 0`` (per group joined) and ``mu >= 0`` (per resource unit),
 
-Relaxations (each keeps the bound valid): conflicts, pins, counting rules and
-penalties are dropped; an agent in several slots of one group counts as
-``y / m`` per slot (m = its number of candidate slots there) against its group
-limit; a pair bonus is split into per-member optimistic halves.
+    L(lam, mu) = sum_a lam_a cap_a + sum_a mu_a R_a
+                 + sum_g max(0, gain_g + sum_{slot s of g} max_{j in s} (c_j - lam_a(j) / m_j
+                                                                           - mu_a(j) load_j))
+
+is an upper bound on the objective of every feasible solution, because each
+priced constraint is satisfied and every other constraint has been relaxed:
+conflicts, covers, counting rules and soft-goal penalties are dropped; an agent
+filling m slots of one group is charged 1/m per slot (it joins the group once);
+a pair bonus is split into optimistic per-member halves. Prices are improved
+by subgradient steps (Polyak step size against the best known solution); the
+smallest L seen is the bound. The full candidate set is priced in numpy, so
+the bound covers every candidate, kept after pruning or not.
+
+The same prices turn scores into *capacity-aware* scores (``c_j - lam/m -
+mu load``): pruning keeps each slot's best candidates by those as well as by
+raw score, so the kept set does not pile onto the same few organisations.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
-from matching.problem import Problem
+import numpy as np
 
-if TYPE_CHECKING:
-    from matching.solve import Prepared, SolveOptions
-
-MAX_ROUNDS = 25
-EPS = 1e-6
+from matching.problem import Group, Problem
 
 
-def _pair_upper(problem: Problem, prepared: Prepared) -> dict[tuple[str, str, str], float]:
-    """Optimistic unary share of pair bonuses for every full column."""
+@dataclass
+class Columns:
+    """Every (slot, candidate) of the feasible groups as arrays, columns ordered by slot."""
+
+    groups: list[Group]
+    slot_group: np.ndarray  # slot -> group index
+    slot_start: np.ndarray  # slot -> first column
+    col_slot: np.ndarray  # column -> slot
+    agent: np.ndarray  # column -> agent index
+    score: np.ndarray  # column -> score (points × SCALE)
+    pair_ub: np.ndarray  # column -> optimistic share of pair bonuses
+    inv_mult: np.ndarray  # column -> 1/m (0 when the agent is fixed in the group or unlimited)
+    load: np.ndarray  # column -> units of the agent's resource it uses
+    value: np.ndarray  # group -> value
+    base: np.ndarray  # group -> base score
+    cap: np.ndarray  # agent -> groups it may join (large when unlimited)
+    res_cap: np.ndarray  # agent -> resource capacity
+    keys: list[tuple[str, str]]  # slot -> (group id, slot key)
+    agent_ids: list[str]
+
+    @property
+    def n(self) -> int:
+        """Number of columns."""
+        return len(self.agent)
+
+
+def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[str, str, str], int]
+                  | None = None) -> Columns:
+    """The arrays for ``groups`` (after preprocessing, before pruning)."""
+    agent_ids = [a.id for a in problem.agents]
+    agent_at = {a: i for i, a in enumerate(agent_ids)}
+    limits = {a.id: a.max_groups for a in problem.agents}
+    resources = {a.id: dict(a.resources) for a in problem.agents}
+    res_names = sorted({r for a in problem.agents for r, _ in a.resources})
+    if len(res_names) > 1:
+        raise ValueError("the bound supports one resource kind")  # the adapter uses robots only
+    res_name = res_names[0] if res_names else ""
     bonus: dict[str, dict[str, int]] = defaultdict(dict)
     for b in problem.pair_bonuses:
         bonus[b.a][b.b] = max(bonus[b.a].get(b.b, 0), b.score)
         bonus[b.b][b.a] = max(bonus[b.b].get(b.a, 0), b.score)
-    fixed = {g.id: set(g.fixed) for g in problem.groups}
-    slots_of: dict[str, list[str]] = defaultdict(list)
-    for gid, key in prepared.full_slots:
-        slots_of[gid].append(key)
-    out: dict[tuple[str, str, str], float] = {}
-    for (gid, key), cands in prepared.full_slots.items():
-        for c in cands:
-            mine = bonus.get(c.agent)
-            if not mine:
-                continue
-            total = float(sum(mine.get(f, 0) for f in fixed.get(gid, ())))
-            for other in slots_of[gid]:
-                if other == key:
-                    continue
-                best = max((mine.get(o.agent, 0) for o in prepared.full_slots[(gid, other)]),
-                           default=0)
-                total += best / 2
-            if total:
-                out[(gid, key, c.agent)] = total
-    return out
-
-
-def _lp_bound(problem: Problem, prepared: Prepared, options: SolveOptions, *,
-              primary: bool, min_value: int) -> float:
-    from ortools.linear_solver import pywraplp
-
-    lp = pywraplp.Solver.CreateSolver("GLOP")
-    groups = {g.id: g for g in problem.groups}
-    feasible = [g.id for g in prepared.groups]
-    caps = {a.id: a.max_groups for a in problem.agents}
-    res_caps = {a.id: dict(a.resources) for a in problem.agents}
-    pair_ub = {} if primary else _pair_upper(problem, prepared)
-    keep = defaultdict(int)
-    if not primary:
-        for gid, slots in (options.previous or {}).items():
-            for key, agent in slots.items():
-                keep[(gid, key, agent)] = options.change_penalty
-    multiplicity: dict[tuple[str, str], int] = defaultdict(int)
-    for (gid, _key), cands in prepared.full_slots.items():
-        for c in cands:
-            multiplicity[(gid, c.agent)] += 1
-
-    x = {gid: lp.NumVar(0, 1, f"x{gid}") for gid in feasible}
-    obj = lp.Objective()
-    obj.SetMaximization()
-    slot_rows: dict[tuple[str, str], Any] = {}
-    cover_rows: dict[str, list[tuple[set[tuple[str, str]], Any]]] = defaultdict(list)
-    for gid in feasible:
-        g = groups[gid]
-        obj.SetCoefficient(x[gid], g.value if primary else g.base_score)
-        for slot in g.slots:
-            row = lp.Constraint(0, 0)
-            row.SetCoefficient(x[gid], -1)
-            slot_rows[(gid, slot.key)] = row
-        for cover in g.covers:
-            row = lp.Constraint(0, lp.infinity())
-            row.SetCoefficient(x[gid], -1)
-            cover_rows[gid].append((set(cover.options), row))
-    if not primary and min_value > 0:
-        row = lp.Constraint(min_value, lp.infinity())
-        for gid in feasible:
-            row.SetCoefficient(x[gid], groups[gid].value)
-    cap_rows: dict[str, Any] = {}
-    res_rows: dict[tuple[str, str], Any] = {}
-
-    def cost(gid: str, key: str, agent: str, score: int) -> float:
-        return 0.0 if primary else score + pair_ub.get((gid, key, agent), 0.0) + keep[(gid, key, agent)]
-
-    def add_column(gid: str, key: str, agent: str, score: int, loads: tuple[tuple[str, int], ...]
-                   ) -> None:
-        y = lp.NumVar(0, 1, "")
-        obj.SetCoefficient(y, cost(gid, key, agent, score))
-        slot_rows[(gid, key)].SetCoefficient(y, 1)
-        for options_set, row in cover_rows[gid]:
-            if (key, agent) in options_set:
-                row.SetCoefficient(y, 1)
-        cap = caps.get(agent, 1)
-        if cap is not None and agent not in groups[gid].fixed:
-            if agent not in cap_rows:
-                cap_rows[agent] = lp.Constraint(-lp.infinity(), cap)
-            cap_rows[agent].SetCoefficient(y, 1 / multiplicity[(gid, agent)])
-        for res, load in loads:
-            if (agent, res) not in res_rows:
-                res_rows[(agent, res)] = lp.Constraint(-lp.infinity(), res_caps.get(agent, {}).get(res, 0))
-            res_rows[(agent, res)].SetCoefficient(y, load)
-
-    in_lp: set[tuple[str, str, str]] = set()
-    for g in prepared.groups:
+    keep_bonus = keep_bonus or {}
+    slot_group: list[int] = []
+    slot_start: list[int] = []
+    keys: list[tuple[str, str]] = []
+    col_slot: list[int] = []
+    agent: list[int] = []
+    score: list[float] = []
+    pair_ub: list[float] = []
+    inv_mult: list[float] = []
+    load: list[float] = []
+    for gi, g in enumerate(groups):
+        fixed = set(g.fixed)
+        mult: dict[str, int] = defaultdict(int)
         for slot in g.slots:
             for c in slot.candidates:
-                add_column(g.id, slot.key, c.agent, c.score, c.loads)
-                in_lp.add((g.id, slot.key, c.agent))
+                mult[c.agent] += 1
+        partnered = any(c.agent in bonus for s in g.slots for c in s.candidates)
+        slot_agents = {s.key: {c.agent for c in s.candidates} for s in g.slots} if partnered else {}
+        for slot in g.slots:
+            si = len(slot_group)
+            slot_group.append(gi)
+            slot_start.append(len(agent))
+            keys.append((g.id, slot.key))
+            for c in slot.candidates:
+                col_slot.append(si)
+                agent.append(agent_at[c.agent])
+                score.append(c.score + keep_bonus.get((g.id, slot.key, c.agent), 0))
+                ub = 0.0
+                mine = bonus.get(c.agent) if partnered else None
+                if mine:
+                    # Exact with fixed agents; half the best partner in every other slot.
+                    ub = float(sum(mine.get(f, 0) for f in fixed))
+                    for other_key, members in slot_agents.items():
+                        if other_key != slot.key:
+                            ub += max((sc for b, sc in mine.items() if b in members), default=0) / 2
+                pair_ub.append(ub)
+                unlimited = limits.get(c.agent, 1) is None or c.agent in fixed
+                inv_mult.append(0.0 if unlimited else 1.0 / mult[c.agent])
+                load.append(float(dict(c.loads).get(res_name, 0)) if c.loads else 0.0)
+    return Columns(
+        groups=groups,
+        slot_group=np.asarray(slot_group, dtype=np.int64),
+        slot_start=np.asarray(slot_start, dtype=np.int64),
+        col_slot=np.asarray(col_slot, dtype=np.int64),
+        agent=np.asarray(agent, dtype=np.int64),
+        score=np.asarray(score, dtype=np.float64),
+        pair_ub=np.asarray(pair_ub, dtype=np.float64),
+        inv_mult=np.asarray(inv_mult, dtype=np.float64),
+        load=np.asarray(load, dtype=np.float64),
+        value=np.asarray([g.value for g in groups], dtype=np.float64),
+        base=np.asarray([g.base_score for g in groups], dtype=np.float64),
+        cap=np.asarray([1e18 if (lim := limits.get(a)) is None else float(lim) for a in agent_ids]),
+        res_cap=np.asarray([float(resources[a].get(res_name, 0)) for a in agent_ids]),
+        keys=keys,
+        agent_ids=agent_ids,
+    )
 
-    value = math.inf
-    for _ in range(MAX_ROUNDS):
-        if options.cancel.cancelled:
+
+@dataclass
+class Lagrangian:
+    """The best bound found and the prices that gave it."""
+
+    bound: float
+    lam: np.ndarray
+    mu: np.ndarray
+    tau: float
+    iterations: int
+
+
+def lagrangian(cols: Columns, *, col_weight: float, value_weight: float, base_weight: float,
+               min_value: float = 0.0, best_known: float = 0.0, iterations: int = 150,
+               deadline: float | None = None, start: Lagrangian | None = None) -> Lagrangian:
+    """Minimise L over prices by subgradient steps; returns the smallest L (a valid bound).
+
+    Objective: ``value_weight * value + base_weight * base + col_weight * (score + pair
+    bonus)``; with ``min_value`` > 0, solutions are those with summed value >= min_value
+    (the constraint is priced with ``tau``).
+    """
+    n_agents = len(cols.cap)
+    lam = start.lam.copy() if start else np.zeros(n_agents)
+    mu = start.mu.copy() if start else np.zeros(n_agents)
+    tau = start.tau if start else 0.0
+    limited = cols.cap < 1e17
+    c = col_weight * (cols.score + cols.pair_ub)
+    gain0 = value_weight * cols.value + base_weight * cols.base
+    starts = cols.slot_start
+    best = math.inf
+    best_state = (lam.copy(), mu.copy(), tau)
+    theta, stall = 2.0, 0
+    done = 0
+    for done in range(1, iterations + 1):  # noqa: B007 - the count is reported
+        adj = c - lam[cols.agent] * cols.inv_mult - mu[cols.agent] * cols.load
+        slot_max = np.maximum.reduceat(adj, starts)
+        gain = gain0 + tau * cols.value
+        group_sum = gain + np.bincount(cols.slot_group, weights=slot_max, minlength=len(gain))
+        take = group_sum > 0
+        value = float(np.sum(group_sum[take]) + lam[limited] @ cols.cap[limited]
+                      + mu @ cols.res_cap - tau * min_value)
+        if value < best - 1e-9:
+            best, best_state, stall = value, (lam.copy(), mu.copy(), tau), 0
+        else:
+            stall += 1
+            if stall >= 10:
+                theta, stall = theta / 2, 0
+        if deadline is not None and time.perf_counter() > deadline:
             break
-        if lp.Solve() != pywraplp.Solver.OPTIMAL:
-            return math.inf
-        value = obj.Value()
-        dual_slot = {k: r.dual_value() for k, r in slot_rows.items()}
-        dual_cap = {a: r.dual_value() for a, r in cap_rows.items()}
-        dual_res = {k: r.dual_value() for k, r in res_rows.items()}
-        dual_cover = {gid: [(opts, r.dual_value()) for opts, r in rows]
-                      for gid, rows in cover_rows.items()}
-        positive = 0.0
-        added = 0
-        for (gid, key), cands in prepared.full_slots.items():
-            if gid not in x:
-                continue
-            for c in cands:
-                if (gid, key, c.agent) in in_lp:
-                    continue
-                rc = cost(gid, key, c.agent, c.score) - dual_slot[(gid, key)]
-                rc -= sum(d for opts, d in dual_cover.get(gid, ()) if (key, c.agent) in opts)
-                if caps.get(c.agent, 1) is not None and c.agent not in groups[gid].fixed:
-                    rc -= dual_cap.get(c.agent, 0.0) / multiplicity[(gid, c.agent)]
-                rc -= sum(load * dual_res.get((c.agent, res), 0.0) for res, load in c.loads)
-                if rc > EPS:
-                    positive += rc
-                    add_column(gid, key, c.agent, c.score, c.loads)
-                    in_lp.add((gid, key, c.agent))
-                    added += 1
-        if not added:
-            return value
-        lagrangian = _dual_objective(lp) + positive
-        value = lagrangian
-    # Out of rounds: the last Lagrangian bound is valid.
-    return value
+        # The arg-max column of each slot of every taken group.
+        is_max = adj == slot_max[cols.col_slot]
+        first = np.flatnonzero(is_max)
+        chosen_slot, pos = np.unique(cols.col_slot[first], return_index=True)
+        chosen = first[pos]
+        live = take[cols.slot_group[chosen_slot]]
+        chosen = chosen[live]
+        use = np.bincount(cols.agent[chosen], weights=cols.inv_mult[chosen], minlength=n_agents)
+        use_r = np.bincount(cols.agent[chosen], weights=cols.load[chosen], minlength=n_agents)
+        g_lam = np.where(limited, cols.cap - use, 0.0)
+        g_mu = cols.res_cap - use_r
+        g_tau = (float(cols.value[take].sum()) - min_value) if min_value > 0 else 0.0
+        # Only directions that can lower L: a price at zero with slack stays at zero.
+        g_lam[(lam <= 0) & (g_lam > 0)] = 0.0
+        g_mu[(mu <= 0) & (g_mu > 0)] = 0.0
+        if tau <= 0 and g_tau > 0:
+            g_tau = 0.0
+        norm = float(g_lam @ g_lam + g_mu @ g_mu + g_tau * g_tau)
+        if norm <= 1e-12 or theta < 1e-4:
+            break
+        step = theta * max(value - best_known, 1e-6 * abs(value) + 1.0) / norm
+        lam = np.maximum(0.0, lam - step * g_lam)
+        mu = np.maximum(0.0, mu - step * g_mu)
+        tau = max(0.0, tau - step * g_tau)
+    lam_b, mu_b, tau_b = best_state
+    return Lagrangian(best, lam_b, mu_b, tau_b, done)
 
 
-def _dual_objective(lp: Any) -> float:
-    total = 0.0
-    for row in lp.constraints():
-        dual = row.dual_value()
-        bound = row.ub() if dual > 0 else row.lb()
-        if math.isfinite(bound):
-            total += dual * bound
-    for var in lp.variables():
-        rc = var.reduced_cost()
-        bound = var.ub() if rc > 0 else var.lb()
-        total += rc * bound
-    return total
+def adjusted_scores(cols: Columns, prices: Lagrangian) -> np.ndarray:
+    """Scores net of capacity prices: what a candidate is worth once capacity is paid for."""
+    return cols.score + cols.pair_ub - prices.lam[cols.agent] * cols.inv_mult \
+        - prices.mu[cols.agent] * cols.load
 
-
-def full_bound(problem: Problem, prepared: Prepared, primary: int, options: SolveOptions
-               ) -> tuple[int, float]:
-    """Upper bounds for the whole problem: (summed value, score given at least ``primary``)."""
-    value_bound = _lp_bound(problem, prepared, options, primary=True, min_value=0)
-    score_bound = _lp_bound(problem, prepared, options, primary=False, min_value=primary)
-    return int(math.floor(value_bound + EPS)), score_bound

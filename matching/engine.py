@@ -9,6 +9,8 @@ organisation not in that scene's consortium?".
 
 from __future__ import annotations
 
+import heapq
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,7 +135,7 @@ def _breakdown(index: Index, scene_id: str, slots: dict[str, str]) -> dict[str, 
     out = dict.fromkeys(TERMS, 0.0)
     out["readiness"] = index.base[scene_id]
     for key, org in slots.items():
-        for term, points in index.terms[(scene_id, key, org)].items():
+        for term, points in index.terms(scene_id, key, org).items():
             out[term] += points
     members = sorted({scene.owner, *slots.values()})
     for i, a in enumerate(members):
@@ -155,21 +157,28 @@ def _usage(index: Index, assignment: Assignment) -> tuple[dict[str, int], dict[s
     return groups, robots
 
 
-def _alternates(index: Index, scene_id: str, key: str, chosen: str, assignment: Assignment,
-                usage: tuple[dict[str, int], dict[str, int]]) -> list[dict[str, Any]]:
-    mine = sum(index.terms[(scene_id, key, chosen)].values())
+def _free(index: Index, scene_id: str, key: str, org_id: str,
+          usage: tuple[dict[str, int], dict[str, int]]) -> bool:
+    """Whether ``org_id`` has capacity left for ``scene_id`` given the solution's usage."""
     groups, robots = usage
+    org = index.orgs[org_id]
     scene = index.scenes[scene_id]
+    free = groups[org_id] < org.max_consortia or org_id == scene.owner
+    if key == LEAD:
+        free = free and robots[org_id] + scene.robots <= org.robot_capacity
+    return free
+
+
+def _alternates(index: Index, scene_id: str, key: str, chosen: str,
+                usage: tuple[dict[str, int], dict[str, int]]) -> list[dict[str, Any]]:
+    mine = index.points(scene_id, key, chosen)
+    best = heapq.nlargest(12, (c for c in index.candidates[(scene_id, key)] if c.agent != chosen),
+                          key=lambda c: c.score)
     options: list[dict[str, Any]] = []
-    for (sid, k, org), terms in index.terms.items():
-        if sid != scene_id or k != key or org == chosen:
-            continue
-        o = index.orgs[org]
-        free = groups[org] < o.max_consortia or org == scene.owner
-        if key == LEAD:
-            free = free and robots[org] + scene.robots <= o.robot_capacity
-        options.append({"org": org, "name": o.name, "delta": round(sum(terms.values()) - mine, 2),
-                        "available": free})
+    for c in best:
+        options.append({"org": c.agent, "name": index.orgs[c.agent].name,
+                        "delta": round(c.score / SCALE - mine, 2),
+                        "available": _free(index, scene_id, key, c.agent, usage)})
     options.sort(key=lambda a: (not a["available"], -a["delta"]))
     return options[:3]
 
@@ -182,16 +191,8 @@ def _unmatched_reason(index: Index, scene_id: str, assignment: Assignment,
     groups, robots = usage
     blocked = []
     for key in scene_slots(scene):
-        cands = [org for (sid, k, org) in index.terms if sid == scene_id and k == key]
-        free = []
-        for org in cands:
-            o = index.orgs[org]
-            ok = groups[org] < o.max_consortia or org == scene.owner
-            if key == LEAD:
-                ok = ok and robots[org] + scene.robots <= o.robot_capacity
-            if ok:
-                free.append(org)
-        if not free:
+        cands = [c.agent for c in index.candidates[(scene_id, key)]]
+        if not any(_free(index, scene_id, key, org, usage) for org in cands):
             detail = "、".join(
                 f"{org}（{groups[org]}/{index.orgs[org].max_consortia} 个联合体"
                 + (f"，{robots[org]}/{index.orgs[org].robot_capacity} 台" if key == LEAD else "")
@@ -207,10 +208,13 @@ def _unmatched_reason(index: Index, scene_id: str, assignment: Assignment,
 def match(catalogue: Catalogue, params: MatchParams | None = None) -> MatchResult:
     """Choose scenes and form one complete, valid consortium per chosen scene."""
     params = params or MatchParams()
+    started = time.perf_counter()
     problem, index = build_problem(catalogue, params.weights, params.coordinator)
     previous = members_to_assignment(params.previous["consortia"]) if params.previous else None
+    # The time limit covers building the model too.
+    remaining = max(1.0, params.time_limit - (time.perf_counter() - started))
     solution = solve(problem, SolveOptions(
-        time_limit=params.time_limit, workers=params.workers, seed=params.seed,
+        time_limit=remaining, workers=params.workers, seed=params.seed,
         column_budget=params.column_budget, previous=previous,
         change_penalty=int(round(params.weights.change_penalty * SCALE)) if previous else 0,
         on_progress=params.on_progress, cancel=params.cancel,
@@ -229,7 +233,7 @@ def match(catalogue: Catalogue, params: MatchParams | None = None) -> MatchResul
             if key.startswith(COMPONENT):
                 member["category"] = key.split(":", 1)[1]
             members.append(member)
-            alternates[key] = _alternates(index, scene_id, key, org, assignment, usage)
+            alternates[key] = _alternates(index, scene_id, key, org, usage)
         breakdown = _breakdown(index, scene_id, slots)
         consortia.append({"scene": scene_id, "fit": round(sum(breakdown.values()), 2),
                           "members": members, "breakdown": breakdown, "alternates": alternates})
@@ -318,8 +322,7 @@ def why_not(result: MatchResult, scene_id: str, org_id: str) -> str:
                          + next(u["reason"] for u in result.unmatched if u["scene"] == scene_id))
             continue
         chosen = slots[key]
-        delta = sum(index.terms[(scene_id, key, chosen)].values()) - sum(
-            index.terms[(scene_id, key, org_id)].values())
+        delta = index.points(scene_id, key, chosen) - index.points(scene_id, key, org_id)
         groups, robots = usage
         notes = []
         if groups[org_id] >= org.max_consortia:
@@ -347,3 +350,22 @@ def why_not(result: MatchResult, scene_id: str, org_id: str) -> str:
 
 
 __all__ = ["MatchParams", "MatchResult", "match", "why_not", "diff_assignments", "LEAD_ROLES"]
+
+
+def compare_results(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Two result documents side by side: membership changes, fit per scene, totals."""
+    diff = diff_assignments(members_to_assignment(before["consortia"]),
+                            members_to_assignment(after["consortia"]))
+    fit_a = {c["scene"]: c["fit"] for c in before["consortia"]}
+    fit_b = {c["scene"]: c["fit"] for c in after["consortia"]}
+    fits = [
+        {"scene": s, "before": fit_a.get(s), "after": fit_b.get(s),
+         "delta": round((fit_b.get(s) or 0) - (fit_a.get(s) or 0), 2)}
+        for s in sorted(set(fit_a) | set(fit_b)) if fit_a.get(s) != fit_b.get(s)
+    ]
+    return {
+        "objective": {"before": before.get("objective"), "after": after.get("objective")},
+        "matched": {"before": len(before["consortia"]), "after": len(after["consortia"])},
+        "memberships": diff,
+        "fit_changes": fits,
+    }

@@ -55,50 +55,82 @@ class Weights:
         return cls(**{k: float(v) for k, v in data.items() if k in names})
 
 
-def _skill_margin(org: Organization, scene: Scene) -> float | None:
-    if not scene.skills:
-        return None
-    margins = [
-        min(1.0, max(0.0, (org.skills.get(skill, 0) - need + 1) / 3))
-        for skill, need in scene.skills.items()
-    ]
-    return sum(margins) / len(margins)
+@dataclass(frozen=True)
+class Profile:
+    """What the fit terms need of an organisation, computed once per organisation."""
+
+    skills: dict[str, int]
+    province: str
+    dims: float  # mean of the six capability dimensions, 0..1 (0.5 when unstated)
+    spare_other: float  # spare consortia headroom, 0..1
+    robot_capacity: int
+    experience: dict[str, int]  # robots deployed per scene category
 
 
-def capability(org: Organization, scene: Scene, slot: str) -> float:
-    """How far the member's skills exceed the scene's requirements (leads also: the six
-    capability dimensions)."""
-    if slot.startswith("component"):
-        return 0.0
-    margin = _skill_margin(org, scene)
-    if slot == "lead":
-        dims = sum(org.capabilities.values()) / (5 * len(org.capabilities)) if org.capabilities else 0.5
-        return 0.7 * (0.5 if margin is None else margin) + 0.3 * dims
-    if slot == "institute":
-        return 0.3 if margin is None or not org.skills else margin
-    return 0.5 if margin is None else margin
+def profile(org: Organization) -> Profile:
+    """The organisation's fit profile."""
+    dims = sum(org.capabilities.values()) / (5 * len(org.capabilities)) if org.capabilities else 0.5
+    experience: dict[str, int] = {}
+    for d in org.deployments:
+        experience[d.category] = experience.get(d.category, 0) + (d.robots or 1)
+    return Profile(dict(org.skills), org.province, dims,
+                   max(0.0, min(1.0, (org.max_consortia - 1) / 3)), org.robot_capacity, experience)
 
 
-def experience(org: Organization, scene: Scene) -> float:
-    """Past deployments in the scene's category, relative to the robots it needs."""
-    robots = sum(d.robots or 1 for d in org.deployments if d.category == scene.category)
-    if robots == 0:
-        return 0.0
-    return 0.5 + 0.5 * min(1.0, robots / max(1, scene.robots))
+def member_values(p: Profile, scene: Scene, kind: str) -> tuple[float, float, float, float]:
+    """Capability, experience, locality and spare capacity (each 0..1) of a member.
+
+    ``kind`` is the slot kind: lead, algorithm, component or institute.
+    Capability: how far skills exceed the scene's levels (level = need counts 1/3, need+2
+    counts 1); a lead also brings its six capability dimensions (30 %). Experience: robots
+    deployed in the scene's category relative to the robots needed. Locality: same
+    province. Spare capacity: robot headroom after this scene for a lead, consortium
+    headroom for the others.
+    """
+    if kind == "component":
+        capability_value = 0.0
+    else:
+        if scene.skills:
+            total = 0.0
+            for skill, need in scene.skills.items():
+                total += min(1.0, max(0.0, (p.skills.get(skill, 0) - need + 1) / 3))
+            margin: float | None = total / len(scene.skills)
+        else:
+            margin = None
+        if kind == "lead":
+            capability_value = 0.7 * (0.5 if margin is None else margin) + 0.3 * p.dims
+        elif kind == "institute":
+            capability_value = 0.3 if margin is None or not p.skills else margin
+        else:
+            capability_value = 0.5 if margin is None else margin
+    robots = p.experience.get(scene.category, 0)
+    experience_value = 0.0 if robots == 0 else 0.5 + 0.5 * min(1.0, robots / max(1, scene.robots))
+    locality_value = 1.0 if p.province == scene.province else 0.0
+    if kind == "lead":
+        spare = 0.0 if p.robot_capacity <= 0 else max(
+            0.0, min(1.0, (p.robot_capacity - scene.robots) / p.robot_capacity))
+    else:
+        spare = p.spare_other
+    return capability_value, experience_value, locality_value, spare
 
 
-def locality(org: Organization, scene: Scene) -> float:
-    """1 when the organisation is in the scene's province."""
-    return 1.0 if org.province == scene.province else 0.0
+def member_points(values: tuple[float, float, float, float], weights: Weights) -> float:
+    """The points of a member's values under ``weights``."""
+    cap, exp, loc, spare = values
+    return (weights.capability * cap + weights.experience * exp + weights.locality * loc
+            + weights.spare_capacity * spare)
 
 
-def spare_capacity(org: Organization, scene: Scene, slot: str) -> float:
-    """Headroom left after this scene: robots for a lead, consortia for the others."""
-    if slot == "lead":
-        if org.robot_capacity <= 0:
-            return 0.0
-        return max(0.0, min(1.0, (org.robot_capacity - scene.robots) / org.robot_capacity))
-    return max(0.0, min(1.0, (org.max_consortia - 1) / 3))
+def member_terms(org: Organization, scene: Scene, kind: str, weights: Weights) -> dict[str, float]:
+    """Points per term that ``org`` brings to ``scene`` in a slot of ``kind`` (partnership
+    is pairwise, see :func:`pair_points`)."""
+    cap, exp, loc, spare = member_values(profile(org), scene, kind)
+    return {
+        "capability": weights.capability * cap,
+        "experience": weights.experience * exp,
+        "locality": weights.locality * loc,
+        "spare_capacity": weights.spare_capacity * spare,
+    }
 
 
 def readiness(scene: Scene) -> float:
@@ -107,16 +139,6 @@ def readiness(scene: Scene) -> float:
         scene.readiness.demand, scene.readiness.conditions,
         scene.readiness.standardisation, scene.readiness.economics)]
     return sum(values) / 20
-
-
-def member_terms(org: Organization, scene: Scene, slot: str, weights: Weights) -> dict[str, float]:
-    """Points per term that ``org`` brings to ``scene`` in ``slot`` (partnership is pairwise)."""
-    return {
-        "capability": weights.capability * capability(org, scene, slot),
-        "experience": weights.experience * experience(org, scene),
-        "locality": weights.locality * locality(org, scene),
-        "spare_capacity": weights.spare_capacity * spare_capacity(org, scene, slot),
-    }
 
 
 def pair_points(strength: float, weights: Weights) -> float:

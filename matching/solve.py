@@ -19,16 +19,20 @@ within a fraction of a second (a watcher thread calls ``stop_search``).
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Any
 
+import numpy as np
+
 from core.progress import CancelToken
+from matching.bound import Columns, Lagrangian, adjusted_scores, build_columns, lagrangian
 from matching.problem import Assignment, Candidate, Group, Problem, Slot, Solution
 
 
@@ -65,7 +69,9 @@ class Prepared:
     infeasible: dict[str, str]
     pruned: int
     kept: int
-    full_slots: dict[tuple[str, str], tuple[Candidate, ...]]  # for the full-problem bound
+    warm: Assignment
+    columns: Columns | None = None  # the full candidate set, when pruning happened
+    prices: Lagrangian | None = None
 
 
 def _agent_limits(problem: Problem) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
@@ -74,8 +80,7 @@ def _agent_limits(problem: Problem) -> tuple[dict[str, int | None], dict[str, di
     return groups_cap, resources
 
 
-def prepare(problem: Problem, options: SolveOptions) -> Prepared:
-    """Preprocess and prune (see the module docstring)."""
+def _clean(problem: Problem) -> tuple[list[Group], dict[str, str]]:
     groups_cap, _ = _agent_limits(problem)
     pins = {(p.group, p.slot): p.agent for p in problem.pins}
     conflicts: dict[str, set[str]] = defaultdict(set)
@@ -84,7 +89,6 @@ def prepare(problem: Problem, options: SolveOptions) -> Prepared:
         conflicts[b].add(a)
     infeasible: dict[str, str] = {}
     cleaned: list[Group] = []
-    full_slots: dict[tuple[str, str], tuple[Candidate, ...]] = {}
     for group in problem.groups:
         fixed = set(group.fixed)
         slots = []
@@ -100,49 +104,73 @@ def prepare(problem: Problem, options: SolveOptions) -> Prepared:
             if not cands:
                 infeasible[group.id] = f"slot {slot.key}: no candidate"
             slots.append(Slot(slot.key, cands))
-            full_slots[(group.id, slot.key)] = cands
         keys = {s.key: {c.agent for c in s.candidates} for s in slots}
         for cover in group.covers:
             if not any(a in keys.get(k, ()) for k, a in cover.options):
                 infeasible.setdefault(group.id, f"cover {cover.label}: no option")
         if group.id not in infeasible:
-            cleaned.append(Group(group.id, tuple(slots), group.value, group.base_score, group.cluster,
-                                 group.tag, group.covers, group.fixed, group.required))
+            cleaned.append(replace(group, slots=tuple(slots)))
+    return cleaned, infeasible
 
+
+def _keep_bonus(options: SolveOptions) -> dict[tuple[str, str, str], int]:
+    return {(g, k, a): options.change_penalty for g, slots in (options.previous or {}).items()
+            for k, a in slots.items()} if options.change_penalty else {}
+
+
+def prepare(problem: Problem, options: SolveOptions, deadline: float | None = None) -> Prepared:
+    """Preprocess and prune (see the module docstring)."""
+    cleaned, infeasible = _clean(problem)
     total = sum(len(s.candidates) for g in cleaned for s in g.slots)
+    warm = greedy(problem, cleaned)
     if total <= options.column_budget:
-        return Prepared(cleaned, infeasible, 0, total, full_slots)
+        return Prepared(cleaned, infeasible, 0, total, warm)
 
-    # Keep the best k per slot, k chosen so the total fits the budget.
+    # Capacity prices from the Lagrangian of the combined objective (value first).
+    cols = build_columns(problem, cleaned, _keep_bonus(options))
+    big = float(max(g.base_score + sum(max(c.score for c in s.candidates) for s in g.slots)
+                    for g in cleaned)) + 1.0
+    known = sum(big * g.value for g in cleaned if g.id in warm)
+    prices = lagrangian(cols, col_weight=1.0, value_weight=big, base_weight=1.0,
+                        best_known=known, iterations=60, deadline=deadline)
+    adjusted = adjusted_scores(cols, prices)
+
     n_slots = sum(len(g.slots) for g in cleaned)
     k = max(4, options.column_budget // max(1, n_slots))
     must: set[tuple[str, str, str]] = set()
-    for g_id, slots_prev in (options.previous or {}).items():
-        for key, agent in slots_prev.items():
-            must.add((g_id, key, agent))
+    for source in (options.previous or {}, warm):
+        for g_id, chosen in source.items():
+            for key, agent in chosen.items():
+                must.add((g_id, key, agent))
     for group in cleaned:
+        score_of = {(s.key, c.agent): c.score for s in group.slots for c in s.candidates}
         for cover in group.covers:
-            # Two best options of every cover survive, so pruning never empties a cover.
-            ranked = sorted(
-                ((c.score, key, c.agent) for s in group.slots for c in s.candidates
-                 for key, agent in [(s.key, c.agent)] if (key, agent) in set(cover.options)),
-                reverse=True,
-            )
-            for _, key, agent in ranked[:2]:
+            # The two best options of every cover survive, so pruning never empties a cover.
+            ranked = sorted((score_of[o], o) for o in cover.options if o in score_of)
+            for _, (key, agent) in ranked[-2:]:
                 must.add((group.id, key, agent))
     pruned_groups = []
     kept = 0
+    slot_index = 0
+    ends = list(cols.slot_start[1:]) + [cols.n]
     for group in cleaned:
         slots = []
         for slot in group.slots:
-            best = sorted(slot.candidates, key=lambda c: -c.score)
-            keep = best[:k] + [c for c in best[k:] if (group.id, slot.key, c.agent) in must]
+            lo, hi = int(cols.slot_start[slot_index]), int(ends[slot_index])
+            slot_index += 1
+            if hi - lo <= k:
+                slots.append(slot)
+                kept += hi - lo
+                continue
+            by_price = np.argsort(-adjusted[lo:hi], kind="stable")[:k]
+            by_score = np.argsort(-cols.score[lo:hi], kind="stable")[: max(2, k // 2)]
+            chosen_idx = set(by_price.tolist()) | set(by_score.tolist())
+            keep = [c for i, c in enumerate(slot.candidates)
+                    if i in chosen_idx or (group.id, slot.key, c.agent) in must]
             kept += len(keep)
             slots.append(Slot(slot.key, tuple(keep)))
-        pruned_groups.append(Group(group.id, tuple(slots), group.value, group.base_score,
-                                   group.cluster, group.tag, group.covers, group.fixed,
-                                   group.required))
-    return Prepared(pruned_groups, infeasible, total - kept, kept, full_slots)
+        pruned_groups.append(replace(group, slots=tuple(slots)))
+    return Prepared(pruned_groups, infeasible, total - kept, kept, warm, cols, prices)
 
 
 def greedy(problem: Problem, groups: list[Group], tries: int = 8) -> Assignment:
@@ -345,8 +373,15 @@ class _Model:
         self.model.clear_hints()
         for gid, x in self.x.items():
             self.model.add_hint(x, gid in assignment)
+        ys = set()
         for (gid, key, agent), y in self.y.items():
-            self.model.add_hint(y, assignment.get(gid, {}).get(key) == agent)
+            on = assignment.get(gid, {}).get(key) == agent
+            self.model.add_hint(y, on)
+            ys.add(id(y))
+        present = {(gid, a) for gid, slots in assignment.items() for a in slots.values()}
+        for (gid, agent), z in self.z.items():
+            if id(z) not in ys:  # a z that is not itself a y
+                self.model.add_hint(z, (gid, agent) in present)
 
     def assignment(self, solver: Any) -> Assignment:
         out: Assignment = {}
@@ -423,27 +458,37 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     """Solve ``problem`` within ``options.time_limit`` seconds; see the module docstring."""
     options = options or SolveOptions()
     start = time.perf_counter()
-    prepared = prepare(problem, options)
-    warm = greedy(problem, prepared.groups)
+    limit = options.time_limit
+    prepared = prepare(problem, options, deadline=start + 0.15 * limit)
+    warm = prepared.warm
     stages: list[dict[str, object]] = []
     if not prepared.groups:
         return Solution("optimal", {}, 0, 0, 0, 0.0, 0, time.perf_counter() - start,
                         prepared.pruned, prepared.kept, stages)
+    # When pruned, the full-problem bounds need time after the search.
+    reserve = min(0.15 * limit, 10.0) if prepared.columns is not None else 0.0
     model = _Model(problem, prepared, options)
     cp = model.cp
     big = model.total_value + 1
     # Stage A: least shortfall, then most value.
     primary_expr = model.value - big * model.shortfall
     model.hint(warm)
-    budget = options.time_limit - (time.perf_counter() - start)
-    reporter = _Reporter(options, "A", start, 0.0, 0.4)
+    budget = limit - reserve - (time.perf_counter() - start)
+    reporter = _Reporter(options, "A", start, 0.05, 0.4)
     solver, status = _run(model, primary_expr, True, 0.4 * budget, options, reporter)
     found = status in (cp.OPTIMAL, cp.FEASIBLE)
     if not found:
-        state = "cancelled" if options.cancel.cancelled else "timeout"
+        # The search found nothing in time; the greedy assignment is still a valid answer.
+        state = "cancelled" if options.cancel.cancelled else ("feasible" if warm else "timeout")
         greedy_value = sum(g.value for g in prepared.groups if g.id in warm)
-        return Solution(state, warm, greedy_value, model.total_value, 0, 0.0, 0,
-                        time.perf_counter() - start, prepared.pruned, prepared.kept, stages)
+        greedy_score = _score_of(prepared, warm)
+        stages.append({"stage": "A", "status": solver.status_name(status), "note": "greedy kept"})
+        value_bound, score_bound, info = _full_bounds(
+            problem, prepared, greedy_value, greedy_score, time.perf_counter() + 2.0)
+        stages.append(info)
+        return Solution(state, warm, greedy_value, max(greedy_value, value_bound), greedy_score,
+                        max(float(greedy_score), score_bound), 0, time.perf_counter() - start,
+                        prepared.pruned, prepared.kept, stages)
     a_best = int(round(solver.objective_value))
     a_bound = int(solver.best_objective_bound + 1e-6)
     a_optimal = status == cp.OPTIMAL
@@ -459,8 +504,8 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     # Stage B: keep stage A's result, maximise the score.
     model.model.add(primary_expr >= a_best)
     model.hint(stage_a)
-    budget = max(0.1, options.time_limit - (time.perf_counter() - start))
-    reporter = _Reporter(options, "B", start, 0.4, 0.6)
+    budget = max(0.1, limit - reserve - (time.perf_counter() - start))
+    reporter = _Reporter(options, "B", start, 0.45, 0.45)
     solver_b, status_b = _run(model, model.score, True, budget, options, reporter)
     if status_b in (cp.OPTIMAL, cp.FEASIBLE):
         assignment = model.assignment(solver_b)
@@ -471,16 +516,20 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
                        "bound": score_bound, "seconds": round(solver_b.wall_time, 3)})
     else:
         assignment, b_optimal = stage_a, False
-        score = _score_of(problem, prepared, stage_a, options)
-        score_bound = float("inf")
+        score = _score_of(prepared, stage_a)
+        score_bound = math.inf
     primary_bound = a_bound if shortfall == 0 else model.total_value
-    if prepared.pruned:
-        from matching.bound import full_bound
-
-        primary_bound, score_bound = full_bound(problem, prepared, primary, options)
+    pruned = prepared.columns is not None
+    if pruned or not math.isfinite(score_bound):
+        # Pruned: CP-SAT's bounds speak only of the kept candidates; price the full set
+        # (briefly when cancelled: the user is waiting).
+        end = time.perf_counter() + 0.3 if options.cancel.cancelled else max(
+            start + limit, time.perf_counter() + 0.5)
+        primary_bound, score_bound, info = _full_bounds(problem, prepared, primary, score, end)
+        stages.append(info)
         optimal = False
     else:
-        optimal = a_optimal and b_optimal
+        optimal = a_optimal and b_optimal and not pruned
     if options.cancel.cancelled:
         state = "cancelled"
     else:
@@ -492,8 +541,26 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
                     prepared.pruned, prepared.kept, stages)
 
 
-def _score_of(problem: Problem, prepared: Prepared, assignment: Assignment,
-              options: SolveOptions) -> int:
+def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
+                 deadline: float) -> tuple[int, float, dict[str, object]]:
+    """Bounds on summed value and on score (given ``primary``) over every candidate."""
+    t0 = time.perf_counter()
+    cols = prepared.columns or build_columns(problem, prepared.groups)
+    split = t0 + 0.4 * max(0.5, deadline - t0)
+    value_lr = lagrangian(cols, col_weight=0.0, value_weight=1.0, base_weight=0.0,
+                          best_known=primary, iterations=2000, deadline=split)
+    score_lr = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
+                          min_value=primary, best_known=score, iterations=2000,
+                          deadline=max(deadline, time.perf_counter() + 0.5), start=prepared.prices)
+    value_bound = int(math.floor(value_lr.bound + 1e-6))
+    info: dict[str, object] = {"stage": "bound", "value_bound": value_bound,
+                               "score_bound": round(score_lr.bound, 1),
+                               "iterations": value_lr.iterations + score_lr.iterations,
+                               "seconds": round(time.perf_counter() - t0, 3)}
+    return value_bound, score_lr.bound, info
+
+
+def _score_of(prepared: Prepared, assignment: Assignment) -> int:
     """The unpenalised score of an assignment (used when stage B found nothing better)."""
     total = 0
     groups = {g.id: g for g in prepared.groups}

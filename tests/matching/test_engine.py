@@ -1,0 +1,282 @@
+"""Named tests: each hard rule, pins, exclusions, plan rules, cancel, time limit, re-matching."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from core.demo import demo_catalogue
+from core.generate import GenerateSpec, generate
+from core.json_io import parse_json
+from core.model import Catalogue, Exclusion, Partnership, Pin, PlanKind, PlanRule, Role
+from core.progress import CancelToken
+from core.validate import validate
+from matching.engine import MatchParams, compare_results, match
+from tests.conftest import org, scene
+from tests.matching.oracle import check_result
+
+
+def catalogue(orgs, scenes, **extra) -> Catalogue:
+    doc = {"format": "scenematch.catalogue", "version": 1, "organizations": orgs, "scenes": scenes}
+    doc.update(extra)
+    return validate(parse_json(json.dumps(doc, ensure_ascii=False), "t.json")).catalogue
+
+
+def run(cat: Catalogue, **params) -> dict:
+    doc = match(cat, MatchParams(**{"time_limit": 10, **params})).to_dict()
+    coordinator = params.get("coordinator")
+    # A one-plan run answers for that plan's scenes only.
+    scope = cat if coordinator is None else replace(
+        cat, scenes=tuple(s for s in cat.scenes if s.coordinator == coordinator))
+    assert check_result(scope, doc) == []
+    return doc
+
+
+def lead_of(doc: dict, scene_id: str) -> str | None:
+    for c in doc["consortia"]:
+        if c["scene"] == scene_id:
+            return next(m["org"] for m in c["members"] if m["role"] in ("maker", "service_provider"))
+    return None
+
+
+USER = org("U", ["user_unit"])
+ALG = org("A", ["algorithm"], skills={"搬运": 5})
+
+
+def maker(oid: str, **extra):
+    base = {"form_factors": ["双足人形"], "robot_capacity": 50, "max_consortia": 3,
+            "skills": {"搬运": 3}}
+    return org(oid, ["maker"], **{**base, **extra})
+
+
+def test_form_factor_certification_and_capacity_are_hard():
+    cat = catalogue(
+        [USER, ALG,
+         maker("M-form", form_factors=["四足"], capabilities={"execution": 5}),
+         maker("M-cert", certifications=[], capabilities={"execution": 5}),
+         maker("M-cap", robot_capacity=3, certifications=["IP65"], capabilities={"execution": 5}),
+         maker("M-ok", certifications=["IP65"])],
+        [scene("S1", "U", certifications=["IP65"], robots=5)],
+    )
+    result = match(cat, MatchParams(time_limit=10))
+    doc = result.to_dict()
+    assert lead_of(doc, "S1") == "M-ok"
+    assert "形态不符" in result.why_not("S1", "M-form")
+    assert "missing certification IP65" in result.why_not("S1", "M-cert")
+    assert "robot capacity 3 < 5" in result.why_not("S1", "M-cap")
+
+
+def test_skill_reached_by_lead_or_algorithm_else_unmatched():
+    weak = maker("M", skills={"搬运": 1})
+    ok = run(catalogue([USER, weak, ALG], [scene("S1", "U", skills={"搬运": 4})]))
+    assert lead_of(ok, "S1") == "M"  # the algorithm supplier reaches level 4
+    none = run(catalogue([USER, weak, org("A", ["algorithm"], skills={"搬运": 2})],
+                         [scene("S1", "U", skills={"搬运": 4})]))
+    assert none["consortia"] == []
+    assert "搬运" in none["unmatched"][0]["reason"]
+    alone = run(catalogue([USER, weak, ALG],
+                          [scene("S1", "U", skills={"搬运": 4}, needs_algorithm=False)]))
+    assert alone["consortia"] == []  # no algorithm supplier: the lead alone must reach it
+
+
+def test_robot_capacity_counts_across_scenes_and_max_consortia_once_per_consortium():
+    both = org("MA", ["maker", "algorithm"], form_factors=["双足人形"], robot_capacity=10,
+               max_consortia=2, skills={"搬运": 5})
+    cat = catalogue([USER, both], [scene(f"S{i}", "U", robots=4) for i in range(1, 4)])
+    doc = run(cat)
+    # Lead and algorithm supplier at once counts once; 2 consortia max; 8 of 10 robots.
+    assert len(doc["consortia"]) == 2
+    assert all({m["role"] for m in c["members"]} >= {"maker", "algorithm"} for c in doc["consortia"])
+    assert "at capacity" in doc["unmatched"][0]["reason"]
+
+
+def test_exclusions_include_the_owner():
+    cat = catalogue([USER, ALG, maker("M1", capabilities={"execution": 5}), maker("M2")],
+                    [scene("S1", "U")],
+                    exclusions=[{"a": "U", "b": "M1", "reason": "诉讼"}, {"a": "M2", "b": "A"}])
+    result = match(cat, MatchParams(time_limit=10))
+    doc = result.to_dict()
+    # M1 is excluded with the owner; M2 with the only algorithm supplier: nobody is left.
+    assert doc["consortia"] == []
+    assert "excluded with the owner" in result.why_not("S1", "M1")
+
+
+def test_pins_stay_even_against_a_better_fit():
+    best = maker("M-best", capabilities={k: 5 for k in ("execution", "learning")},
+                 province="浙江省")
+    pinned = maker("M-pin", province="新疆维吾尔自治区")
+    cat = catalogue([USER, ALG, best, pinned], [scene("S1", "U")],
+                    pins=[{"scene": "S1", "org": "M-pin", "role": "maker"}])
+    assert lead_of(run(cat), "S1") == "M-pin"
+    unpinned = replace(cat, pins=())
+    assert lead_of(run(unpinned), "S1") == "M-best"
+
+
+def test_impossible_pin_keeps_the_scene_out_and_says_why():
+    cat = catalogue([USER, ALG, maker("M", form_factors=["四足"]), maker("M2")], [scene("S1", "U")])
+    cat = replace(cat, pins=(Pin("S1", "M", Role.MAKER),))
+    doc = run(cat)
+    assert doc["consortia"] == []
+    assert "pinned M breaks a hard rule" in doc["unmatched"][0]["reason"]
+
+
+def test_components_and_institute_are_filled_per_category():
+    cat = catalogue(
+        [USER, ALG, maker("M"), org("C1", ["component"], component_categories=["减速器", "灵巧手"],
+                                    max_consortia=2),
+         org("C2", ["component"], component_categories=["灵巧手"]),
+         org("I", ["institute"])],
+        [scene("S1", "U", components=["减速器", "灵巧手"], needs_institute=True)],
+    )
+    doc = run(cat)
+    members = doc["consortia"][0]["members"]
+    cats = {m["category"]: m["org"] for m in members if m["role"] == "component"}
+    assert set(cats) == {"减速器", "灵巧手"} and cats["减速器"] == "C1"
+    assert any(m["role"] == "institute" and m["org"] == "I" for m in members)
+
+
+def test_partnership_raises_fit_and_breakdown_sums_to_fit():
+    cat = catalogue([USER, ALG, maker("M1"), maker("M2")], [scene("S1", "U")],
+                    partnerships=[{"a": "M2", "b": "A", "strength": 1.0}])
+    doc = run(cat)
+    consortium = doc["consortia"][0]
+    assert lead_of(doc, "S1") == "M2"
+    assert consortium["breakdown"]["partnership"] > 0
+    assert abs(sum(consortium["breakdown"].values()) - consortium["fit"]) < 0.05
+
+
+def test_unmet_plan_rule_is_explained_precisely():
+    demo = demo_catalogue()
+    soe = next(p for p in demo.plans if p.kind is PlanKind.CENTRAL_SOE)
+    strict = replace(demo, plans=tuple(
+        PlanRule(p.coordinator, p.kind, 15, p.min_fields) if p is soe else p for p in demo.plans))
+    doc = run(strict, coordinator=soe.coordinator)
+    plan = doc["plans"][0]
+    assert not plan["compliant"] and plan["scenes"] == 14
+    why = "\n".join(plan["why"])
+    assert "rule asks for 15" in why
+    # The unmatched mine scene names the two MA makers and their used capacity.
+    assert "O049" in why and "O050" in why and "at capacity" in why
+
+
+def test_field_rule_shapes_the_choice():
+    # Two makers, one slot each; the rule wants two fields, so the service scene is matched
+    # even though the second industrial scene has the higher priority.
+    cat = catalogue(
+        [USER, {**ALG, "max_consortia": 3}, maker("M", max_consortia=2)],
+        [scene("S1", "U"), scene("S2", "U", priority=2), scene("S3", "U", field="service")],
+        plans=[{"coordinator": "浙江省", "kind": "province", "min_scenes": 2, "min_fields": 2}],
+    )
+    doc = run(cat)
+    assert {c["scene"] for c in doc["consortia"]} == {"S2", "S3"}
+    assert doc["plans"][0]["compliant"]
+
+
+def test_demo_is_solved_to_proven_optimality():
+    doc = run(demo_catalogue())
+    assert doc["status"] == "optimal" and doc["gap"] == 0
+    assert doc["matched_priority"] == doc["matched_priority_bound"]
+
+
+def test_pruned_run_reports_a_bound_that_holds():
+    demo = demo_catalogue()
+    full = run(demo)
+    pruned = match(demo, MatchParams(time_limit=10, column_budget=600)).to_dict()
+    assert check_result(demo, pruned) == []
+    assert pruned["solver"]["candidates_pruned"] > 0
+    assert pruned["status"] == "feasible"
+    # The bound of the pruned run is a bound for the whole problem: at least the optimum.
+    assert pruned["bound"] >= full["objective"] - 1e-6
+    assert pruned["matched_priority_bound"] >= full["matched_priority"]
+
+
+def test_cancel_stops_quickly_with_the_best_found():
+    cat = generate(GenerateSpec(scenes=300, orgs=700, seed=3))
+    token = CancelToken()
+    progress = []
+    params = MatchParams(time_limit=120, cancel=token, on_progress=progress.append)
+    out: dict = {}
+    worker = threading.Thread(target=lambda: out.setdefault("doc", match(cat, params).to_dict()))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not progress and time.monotonic() < deadline:
+        time.sleep(0.05)
+    token.cancel()
+    cancelled_at = time.monotonic()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    doc = out["doc"]
+    assert doc["status"] == "cancelled"
+    assert check_result(cat, doc) == []
+    # The search itself stops at once; what remains is writing the explanations.
+    assert time.monotonic() - cancelled_at < 10
+
+
+def test_time_limit_returns_a_valid_answer():
+    cat = generate(GenerateSpec(scenes=300, orgs=700, seed=4))
+    started = time.monotonic()
+    doc = run(cat, time_limit=3)
+    assert doc["status"] in ("optimal", "feasible")
+    assert time.monotonic() - started < 3 * 5 + 10  # generous: only that the limit is honoured
+
+
+def test_rematch_keeps_memberships_when_an_organisation_withdraws():
+    demo = demo_catalogue()
+    first = run(demo)
+    gone = lead_of(first, "S001")
+    withdrawn = replace(demo, organizations=tuple(
+        replace(o, max_consortia=0) if o.id == gone else o for o in demo.organizations),
+        pins=tuple(p for p in demo.pins if p.org != gone))
+    plain = run(withdrawn)
+    stable = match(withdrawn, MatchParams(time_limit=10, previous=first)).to_dict()
+    assert check_result(withdrawn, stable) == []
+    assert len(stable["consortia"]) >= len(plain["consortia"])  # never at the cost of scenes
+    moved = compare_results(first, plain)["memberships"]["changed"]
+    assert stable["diff"]["changed"] <= moved
+    assert any(ch["before"] == gone for ch in stable["diff"]["changes"])
+    assert all(ch["after"] != gone for ch in stable["diff"]["changes"])
+
+
+def test_new_exclusion_and_partnership_move_members():
+    demo = demo_catalogue()
+    first = run(demo)
+    consortium = next(c for c in first["consortia"] if c["scene"] == "S002")
+    lead = lead_of(first, "S002")
+    alg = next(m["org"] for m in consortium["members"] if m["role"] == "component")
+    changed = replace(demo, exclusions=(*demo.exclusions, Exclusion(lead, alg, "新冲突")),
+                      partnerships=demo.partnerships + (Partnership("O001", "O002", 1.0),))
+    doc = match(changed, MatchParams(time_limit=10, previous=first)).to_dict()
+    assert check_result(changed, doc) == []
+    after = next(c for c in doc["consortia"] if c["scene"] == "S002")
+    orgs = {m["org"] for m in after["members"]}
+    assert not {lead, alg} <= orgs
+
+
+@pytest.mark.parametrize("case", ["json", "explain", "runs"])
+def test_cli_match(tmp_path, run_cli, case):
+    db = tmp_path / "demo.db"
+    run_cli("demo", "--db", db, check=True)
+    out = tmp_path / "result.json"
+    proc = run_cli("match", "--db", db, "--time-limit", "20", "--json", out,
+                   *(["--explain", "S031", "--org", "O049"] if case == "explain" else []),
+                   check=True)
+    assert "已证明最优" in proc.stdout and "44/45" in proc.stdout
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["format"] == "scenematch.result" and doc["status"] == "optimal"
+    assert check_result(demo_catalogue(), doc) == []
+    if case == "explain":
+        assert "分项 breakdown" in proc.stdout and "备选 alternates" in proc.stdout
+        assert "already in 2 consortia (max 2)" in proc.stdout
+    if case == "runs":
+        run_cli("match", "--db", db, "--time-limit", "20", "--rematch", "latest",
+                "--weight", "locality=40", check=True)
+        listing = run_cli("runs", "--db", db, check=True).stdout
+        assert listing.count("optimal") == 2
+        cmp = json.loads(run_cli("compare", "--db", db, "1", "2", "--json", check=True).stdout)
+        assert cmp["matched"] == {"before": 44, "after": 44}
+        bad = run_cli("match", "--db", db, "--coordinator", "火星")
+        assert bad.returncode == 2 and "unknown coordinator" in bad.stderr
