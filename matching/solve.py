@@ -3,6 +3,8 @@
 1. Preprocess: pins restrict their slot; candidates that conflict with a
    group's fixed agents or have no capacity go; groups that cannot be
    completed are left out (they stay unselected).
+0. A transportation problem (one slot per group, nothing else) goes to min-cost flow,
+   which solves it exactly in a fraction of a second.
 2. Prune when the model is large: keep each slot's best candidates (and
    enough options for every cover, the pins, the previous run's members and
    the greedy solution's), so the exact model stays small.
@@ -454,10 +456,66 @@ def _run(model: _Model, objective: Any, maximize: bool, time_limit: float, optio
     return solver, status
 
 
+def is_flow(problem: Problem) -> bool:
+    """True when the problem is a transportation problem that min-cost flow solves exactly:
+    one slot per group, no covers, resources, conflicts, pair bonuses, fixed agents, rules
+    with a minimum, soft goals or re-matching."""
+    return (
+        all(len(g.slots) == 1 and not g.covers and not g.fixed and not g.required
+            for g in problem.groups)
+        and not any(c.loads for g in problem.groups for c in g.slots[0].candidates)
+        and not problem.conflicts and not problem.pair_bonuses and not problem.concentrations
+        and not any(r.min_groups or r.min_tags for r in problem.rules)
+    )
+
+
+def solve_flow(problem: Problem, start: float) -> Solution:
+    """Exact lexicographic optimum of a flow-structured problem by SimpleMinCostFlow."""
+    from ortools.graph.python import min_cost_flow as mcf
+
+    groups, _ = _clean(problem)
+    flow = mcf.SimpleMinCostFlow()
+    n = len(groups)
+    agents = {a.id: a for a in problem.agents}
+    node = {a: n + 2 + i for i, a in enumerate(agents)}
+    source, sink = n, n + 1
+    # One unit of value must outweigh every score: costs are lexicographic.
+    big = 1 + sum(g.base_score + max(c.score for c in g.slots[0].candidates) for g in groups)
+    arcs = []
+    for gi, g in enumerate(groups):
+        flow.add_arc_with_capacity_and_unit_cost(source, gi, 1, 0)
+        for c in g.slots[0].candidates:
+            arc = flow.add_arc_with_capacity_and_unit_cost(
+                gi, node[c.agent], 1, -(big * g.value + g.base_score + c.score))
+            arcs.append((arc, g, c))
+    for agent_id, n_id in node.items():
+        cap = agents[agent_id].max_groups
+        flow.add_arc_with_capacity_and_unit_cost(n_id, sink, n if cap is None else cap, 0)
+    flow.add_arc_with_capacity_and_unit_cost(source, sink, n, 0)
+    flow.set_node_supply(source, n)
+    flow.set_node_supply(sink, -n)
+    if flow.solve() != flow.OPTIMAL:
+        raise RuntimeError("min-cost flow did not solve a flow-structured problem")
+    assignment: Assignment = {}
+    primary = score = 0
+    for arc, g, c in arcs:
+        if flow.flow(arc):
+            assignment[g.id] = {g.slots[0].key: c.agent}
+            primary += g.value
+            score += g.base_score + c.score
+    seconds = time.perf_counter() - start
+    stage = {"stage": "min-cost flow", "status": "OPTIMAL", "objective": score,
+             "seconds": round(seconds, 3)}
+    return Solution("optimal", assignment, primary, primary, score, float(score), 0, seconds,
+                    0, sum(len(g.slots[0].candidates) for g in groups), [stage])
+
+
 def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     """Solve ``problem`` within ``options.time_limit`` seconds; see the module docstring."""
     options = options or SolveOptions()
     start = time.perf_counter()
+    if is_flow(problem) and not options.previous:
+        return solve_flow(problem, start)
     limit = options.time_limit
     prepared = prepare(problem, options, deadline=start + 0.15 * limit)
     warm = prepared.warm

@@ -1,0 +1,34 @@
+"""The domain-free core on its own: flow path, GAP instances, pruning safety."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bench.matching_bench import GAP_DIR, gap_problem, lead_problem
+from matching.solve import SolveOptions, is_flow, solve
+
+
+def test_flow_path_agrees_with_cp_sat():
+    problem = lead_problem(scenes=40, makers=12, seed=5, per_scene=5)
+    assert is_flow(problem)
+    flow = solve(problem)
+    # A conflict that can never bind (one slot per group) sends the same problem to CP-SAT.
+    cp = solve(replace(problem, conflicts=(("M0", "M1"),)), SolveOptions(time_limit=20))
+    assert flow.status == cp.status == "optimal"
+    assert (flow.primary, flow.score) == (cp.primary, cp.score)
+    assert flow.stages[0]["stage"] == "min-cost flow"
+
+
+# Minimisation optima from shared/benchmarks/gap/data/data.csv.
+@pytest.mark.parametrize(("name", "optimum"), [("cattrysse1994/gap1-0", 261),
+                                               ("cattrysse1994/gap5-0", 403)])
+def test_public_gap_instances_reach_the_published_optimum(name, optimum):
+    path = GAP_DIR / name
+    if not path.exists():  # shared/ travels with the repository; say so if it did not
+        pytest.fail(f"benchmark data missing: {path}")
+    problem, shift = gap_problem(Path(path))
+    solution = solve(problem, SolveOptions(time_limit=20))
+    assert solution.status == "optimal"
+    assert len(solution.assignment) == len(problem.groups)
+    assert shift - solution.score == optimum
