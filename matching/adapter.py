@@ -173,6 +173,11 @@ def build_problem(
                     index.infeasible[pin.scene] = (f"固定的用户单位 {pin.org} 不是场景所有者 / pinned user "
                                                    f"unit {pin.org} is not the owner")
                 continue
+            pinned_org = orgs.get(pin.org)
+            if pinned_org is None or pin.role not in pinned_org.roles:
+                index.infeasible[pin.scene] = (f"固定选择 {pin.org} 没有角色 {pin.role.value} / pinned "
+                                               f"{pin.org} does not have the role {pin.role.value}")
+                continue
             if pin.role is Role.COMPONENT and not pin.category:
                 # "Supplies one of the scene's components": a cover, built with the slots.
                 loose_pins[pin.scene].append(pin.org)

@@ -121,9 +121,12 @@ class MatchResult:
         return why_not(self, scene_id, org_id)
 
 
-def _role_of(index: Index, org_id: str, key: str) -> Role:
+def _role_of(index: Index, org_id: str, key: str, scene_id: str = "") -> Role:
     org = index.orgs[org_id]
     if key == LEAD:
+        for pin in index.catalogue.pins:  # a pin says which lead role the organisation takes
+            if pin.scene == scene_id and pin.org == org_id and pin.role in LEAD_ROLES:
+                return pin.role
         return Role.MAKER if Role.MAKER in org.roles else Role.SERVICE_PROVIDER
     if key.startswith(COMPONENT):
         return Role.COMPONENT
@@ -229,7 +232,7 @@ def match(catalogue: Catalogue, params: MatchParams | None = None) -> MatchResul
         alternates = {}
         for key in scene_slots(scene):
             org = slots[key]
-            member: dict[str, Any] = {"org": org, "role": _role_of(index, org, key).value}
+            member: dict[str, Any] = {"org": org, "role": _role_of(index, org, key, scene_id).value}
             if key.startswith(COMPONENT):
                 member["category"] = key.split(":", 1)[1]
             members.append(member)

@@ -365,6 +365,15 @@ class _Model:
                 kept = self.y.get((gid, key, agent))
                 if kept is not None and options.change_penalty:
                     keep_terms.append(options.change_penalty * kept)
+        # Score range, for an exact big-M lexicographic objective.
+        positive = sum(g.base_score + sum(max((c.score for c in sl.candidates), default=0)
+                                          for sl in g.slots) for g in prepared.groups)
+        positive += sum(score for score, _ in self.pairs) + sum(
+            options.change_penalty for _ in keep_terms)
+        positive += sum(abs(t) for t in _fixed_pair_scores(problem, prepared))
+        negative = sum(p * len(prepared.groups) for p, _ in self.penalties)
+        self.score_floor = -int(negative)  # no solution scores lower
+        self.score_span = int(positive + negative) + 1
         self.value = sum(g.value * self.x[g.id] for g in prepared.groups)
         self.shortfall = sum(shortfalls) if shortfalls else 0
         self.total_value = sum(g.value for g in prepared.groups)
@@ -530,31 +539,43 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     big = model.total_value + 1
     # Stage A: least shortfall, then most value.
     primary_expr = model.value - big * model.shortfall
-    model.hint(warm)
-    budget = limit - reserve - (time.perf_counter() - start)
-    reporter = _Reporter(options, "A", start, 0.05, 0.4)
-    solver, status = _run(model, primary_expr, True, 0.4 * budget, options, reporter)
-    found = status in (cp.OPTIMAL, cp.FEASIBLE)
-    if not found:
-        # The search found nothing in time; the greedy assignment is still a valid answer.
-        state = "cancelled" if options.cancel.cancelled else ("feasible" if warm else "timeout")
-        greedy_value = sum(g.value for g in prepared.groups if g.id in warm)
-        greedy_score = _score_of(prepared, warm)
-        stages.append({"stage": "A", "status": solver.status_name(status), "note": "greedy kept"})
-        value_bound, score_bound, info = _full_bounds(
-            problem, prepared, greedy_value, greedy_score, time.perf_counter() + 2.0)
-        stages.append(info)
-        return Solution(state, warm, greedy_value, max(greedy_value, value_bound), greedy_score,
-                        max(float(greedy_score), score_bound), 0, time.perf_counter() - start,
-                        prepared.pruned, prepared.kept, stages)
-    a_best = int(round(solver.objective_value))
-    a_bound = int(solver.best_objective_bound + 1e-6)
-    a_optimal = status == cp.OPTIMAL
-    stage_a = model.assignment(solver)
-    stages.append({"stage": "A", "status": solver.status_name(status), "objective": a_best,
-                   "bound": a_bound, "seconds": round(solver.wall_time, 3)})
-    shortfall = int(solver.value(model.shortfall)) if not isinstance(model.shortfall, int) else 0
-    primary = int(solver.value(model.value))
+    if prepared.columns is None:
+        return _solve_combined(problem, prepared, model, options, start, stages)
+    greedy_complete = len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm)
+    if greedy_complete:
+        # Every feasible group is matched and every rule met: no search can do better.
+        stage_a, a_optimal = warm, True
+        primary = a_best = a_bound = model.total_value
+        shortfall = 0
+        stages.append({"stage": "A", "status": "OPTIMAL", "objective": a_best, "bound": a_bound,
+                       "seconds": 0.0, "note": "greedy matched every feasible group"})
+    else:
+        model.hint(warm)
+        budget = limit - reserve - (time.perf_counter() - start)
+        reporter = _Reporter(options, "A", start, 0.05, 0.4)
+        solver, status = _run(model, primary_expr, True, 0.4 * budget, options, reporter)
+        if status not in (cp.OPTIMAL, cp.FEASIBLE):
+            # The search found nothing in time; the greedy assignment is still a valid answer.
+            state = "cancelled" if options.cancel.cancelled else ("feasible" if warm else "timeout")
+            greedy_value = sum(g.value for g in prepared.groups if g.id in warm)
+            greedy_score = _score_of(prepared, warm)
+            stages.append({"stage": "A", "status": solver.status_name(status),
+                           "note": "greedy kept"})
+            value_bound, score_bound, info = _full_bounds(
+                problem, prepared, greedy_value, greedy_score, time.perf_counter() + 2.0)
+            stages.append(info)
+            return Solution(state, warm, greedy_value, max(greedy_value, value_bound),
+                            greedy_score, max(float(greedy_score), score_bound), 0,
+                            time.perf_counter() - start, prepared.pruned, prepared.kept, stages)
+        a_best = int(round(solver.objective_value))
+        a_bound = int(solver.best_objective_bound + 1e-6)
+        a_optimal = status == cp.OPTIMAL
+        stage_a = model.assignment(solver)
+        stages.append({"stage": "A", "status": solver.status_name(status), "objective": a_best,
+                       "bound": a_bound, "seconds": round(solver.wall_time, 3)})
+        shortfall = (int(solver.value(model.shortfall))
+                     if not isinstance(model.shortfall, int) else 0)
+        primary = int(solver.value(model.value))
     if options.cancel.cancelled:
         return Solution("cancelled", stage_a, primary, max(primary, a_bound + big * shortfall),
                         0, 0.0, shortfall, time.perf_counter() - start, prepared.pruned,
@@ -599,6 +620,54 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
                     prepared.pruned, prepared.kept, stages)
 
 
+def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options: SolveOptions,
+                    start: float, stages: list[dict[str, object]]) -> Solution:
+    """Both stages in one search: M * (value - M' * shortfall) + score, with M above the whole
+    score range, which is exactly lexicographic. Used when nothing was pruned (the model is
+    small enough that the large coefficients cost less than a second search)."""
+    cp = model.cp
+    big = model.total_value + 1
+    weight = model.score_span
+    primary_expr = model.value - big * model.shortfall
+    model.hint(prepared.warm)
+    budget = max(0.1, options.time_limit - (time.perf_counter() - start))
+    reporter = _Reporter(options, "A+B", start, 0.05, 0.9)
+    solver, status = _run(model, weight * primary_expr + model.score, True, budget, options,
+                          reporter)
+    if status not in (cp.OPTIMAL, cp.FEASIBLE):
+        warm = prepared.warm
+        state = "cancelled" if options.cancel.cancelled else ("feasible" if warm else "timeout")
+        value = sum(g.value for g in prepared.groups if g.id in warm)
+        score = _score_of(prepared, warm)
+        value_bound, score_bound, info = _full_bounds(problem, prepared, value, score,
+                                                      time.perf_counter() + 2.0)
+        stages.extend([{"stage": "A+B", "status": solver.status_name(status),
+                        "note": "greedy kept"}, info])
+        return Solution(state, warm, value, max(value, value_bound), score,
+                        max(float(score), score_bound), 0, time.perf_counter() - start, 0,
+                        prepared.kept, stages)
+    assignment = model.assignment(solver)
+    primary = int(solver.value(model.value))
+    shortfall = int(solver.value(model.shortfall)) if not isinstance(model.shortfall, int) else 0
+    score = int(solver.value(model.score))
+    combined_bound = float(solver.best_objective_bound)
+    # Every solution has weight * (value - big * shortfall) + score <= combined_bound and
+    # score >= score_floor, so a rule-respecting one has value <= (bound - floor) / weight.
+    primary_best = primary - big * shortfall
+    primary_bound = (int((combined_bound - model.score_floor) // weight) if shortfall == 0
+                     else model.total_value)
+    primary_bound = max(primary, min(primary_bound, model.total_value))
+    score_bound = max(float(score), combined_bound - weight * primary_best)
+    optimal = status == cp.OPTIMAL
+    stages.append({"stage": "A+B", "status": solver.status_name(status),
+                   "objective": score, "bound": score_bound, "seconds": round(solver.wall_time, 3)})
+    state = "cancelled" if options.cancel.cancelled else ("optimal" if optimal else "feasible")
+    if options.on_progress:
+        options.on_progress(Progress("done", score, score_bound, time.perf_counter() - start, 1.0))
+    return Solution(state, assignment, primary, primary_bound, score, score_bound, shortfall,
+                    time.perf_counter() - start, 0, prepared.kept, stages)
+
+
 def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
                  deadline: float) -> tuple[int, float, dict[str, object]]:
     """Bounds on summed value and on score (given ``primary``) over every candidate."""
@@ -616,6 +685,23 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
                                "iterations": value_lr.iterations + score_lr.iterations,
                                "seconds": round(time.perf_counter() - t0, 3)}
     return value_bound, score_lr.bound, info
+
+
+def _fixed_pair_scores(problem: Problem, prepared: Prepared) -> list[int]:
+    """Pair bonuses with fixed agents (unary in the model), each counted once per group."""
+    fixed = {a for g in prepared.groups for a in g.fixed}
+    return [b.score * len(prepared.groups) for b in problem.pair_bonuses
+            if b.a in fixed or b.b in fixed]
+
+
+def _rules_met(problem: Problem, prepared: Prepared, assignment: Assignment) -> bool:
+    """Whether ``assignment`` meets every counting rule (so its shortfall is 0)."""
+    by_cluster: dict[str, list[Group]] = defaultdict(list)
+    for g in prepared.groups:
+        if g.id in assignment:
+            by_cluster[g.cluster].append(g)
+    return all(len(by_cluster[r.cluster]) >= r.min_groups
+               and len({g.tag for g in by_cluster[r.cluster]}) >= r.min_tags for r in problem.rules)
 
 
 def _score_of(prepared: Prepared, assignment: Assignment) -> int:

@@ -280,3 +280,15 @@ def test_cli_match(tmp_path, run_cli, case):
         assert cmp["matched"] == {"before": 44, "after": 44}
         bad = run_cli("match", "--db", db, "--coordinator", "火星")
         assert bad.returncode == 2 and "unknown coordinator" in bad.stderr
+
+
+def test_pin_names_the_lead_role_taken():
+    both = org("MS", ["maker", "service_provider"], form_factors=["双足人形"], robot_capacity=9,
+               max_consortia=2)
+    cat = catalogue([USER, ALG, both], [scene("S1", "U")],
+                    pins=[{"scene": "S1", "org": "MS", "role": "service_provider"}])
+    doc = run(cat)
+    assert {"org": "MS", "role": "service_provider"} in doc["consortia"][0]["members"]
+    lacking = replace(cat, pins=(Pin("S1", "A", Role.MAKER),))
+    doc = run(lacking)
+    assert doc["consortia"] == [] and "does not have the role maker" in doc["unmatched"][0]["reason"]
