@@ -3,7 +3,8 @@
 1. Preprocess: pins restrict their slot; candidates that conflict with a
    group's fixed agents or have no capacity go; groups that cannot be
    completed are left out (they stay unselected).
-0. A transportation problem (one slot per group, nothing else) goes to min-cost flow,
+0. Independent components (no shared agent or cluster) are solved separately. A
+   transportation problem (one slot per group, nothing else) goes to min-cost flow,
    which solves it exactly in a fraction of a second.
 2. Prune when the model is large: keep each slot's best candidates (and
    enough options for every cover, the pins, the previous run's members and
@@ -519,10 +520,69 @@ def solve_flow(problem: Problem, start: float) -> Solution:
                     0, sum(len(g.slots[0].candidates) for g in groups), [stage])
 
 
+def components(problem: Problem) -> list[list[Group]]:
+    """Groups that interact: sharing a candidate agent, or a cluster when rules or soft goals
+    apply to it. Independent components are solved separately."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        parent[find(a)] = find(b)
+
+    coupled = {r.cluster for r in problem.rules if r.min_groups or r.min_tags}
+    for g in problem.groups:
+        if problem.concentrations or g.cluster in coupled:
+            union(f"g:{g.id}", f"c:{g.cluster}")
+        for slot in g.slots:
+            for c in slot.candidates:
+                union(f"g:{g.id}", f"a:{c.agent}")
+    out: dict[str, list[Group]] = defaultdict(list)
+    for g in problem.groups:
+        out[find(f"g:{g.id}")].append(g)
+    return list(out.values())
+
+
+def _merge(parts: list[Solution], seconds: float) -> Solution:
+    order = ["optimal", "feasible", "timeout", "cancelled"]
+    status = max((p.status for p in parts), key=order.index)
+    assignment: Assignment = {}
+    stages: list[dict[str, object]] = []
+    for i, p in enumerate(parts):
+        assignment.update(p.assignment)
+        stages.extend({**st, "component": i} for st in p.stages)
+    return Solution(status, assignment, sum(p.primary for p in parts),
+                    sum(p.primary_bound for p in parts), sum(p.score for p in parts),
+                    sum(p.score_bound for p in parts), sum(p.shortfall for p in parts), seconds,
+                    sum(p.pruned for p in parts), sum(p.kept for p in parts), stages)
+
+
 def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     """Solve ``problem`` within ``options.time_limit`` seconds; see the module docstring."""
     options = options or SolveOptions()
     start = time.perf_counter()
+    parts = components(problem)
+    if len(parts) > 1:
+        # Independent parts (e.g. coordinators that share no organisation): solve each with
+        # a share of the time in proportion to its candidates.
+        sizes = [sum(len(s.candidates) for g in part for s in g.slots) + 1 for part in parts]
+        left = sum(sizes)
+        solutions = []
+        for part, size in zip(parts, sizes, strict=True):
+            ids = {g.id for g in part}
+            clusters = {g.cluster for g in part}
+            sub = replace(problem, groups=tuple(part),
+                          pins=tuple(p for p in problem.pins if p.group in ids),
+                          rules=tuple(r for r in problem.rules if r.cluster in clusters))
+            remaining = options.time_limit - (time.perf_counter() - start)
+            share = max(0.5, remaining * size / left)
+            left -= size
+            solutions.append(solve(sub, replace(options, time_limit=share)))
+        return _merge(solutions, time.perf_counter() - start)
     if is_flow(problem) and not options.previous:
         return solve_flow(problem, start)
     limit = options.time_limit

@@ -32,3 +32,24 @@ def test_public_gap_instances_reach_the_published_optimum(name, optimum):
     assert solution.status == "optimal"
     assert len(solution.assignment) == len(problem.groups)
     assert shift - solution.score == optimum
+
+
+def test_independent_parts_are_solved_apart_and_merged():
+    a = lead_problem(scenes=20, makers=6, seed=1, per_scene=3)
+    b = lead_problem(scenes=20, makers=6, seed=2, per_scene=3)
+    # Rename b's groups and agents so the two share nothing; a conflict keeps CP-SAT in play.
+    b_groups = tuple(replace(g, id="B" + g.id, slots=tuple(
+        replace(s, candidates=tuple(replace(c, agent="B" + c.agent) for c in s.candidates))
+        for s in g.slots)) for g in b.groups)
+    b_agents = tuple(replace(ag, id="B" + ag.id) for ag in b.agents)
+    both = replace(a, groups=a.groups + b_groups, agents=a.agents + b_agents,
+                   conflicts=(("M0", "M1"),))
+    from matching.solve import components
+
+    assert len(components(both)) >= 2
+    whole = solve(both, SolveOptions(time_limit=20))
+    part_a = solve(replace(a, conflicts=(("M0", "M1"),)), SolveOptions(time_limit=20))
+    part_b = solve(replace(b, groups=b_groups, agents=b_agents), SolveOptions(time_limit=20))
+    assert whole.status == "optimal"
+    assert whole.primary == part_a.primary + part_b.primary
+    assert whole.score == part_a.score + part_b.score
