@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from matching.problem import Agent, Candidate, Group, Problem, Slot
-from matching.solve import SolveOptions, greedy, solve
+from matching.solve import SolveOptions, solve
+from matching.warm_start import greedy
 
 GAP_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gap" / "data"
 

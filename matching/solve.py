@@ -29,14 +29,14 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import product
 from typing import Any
 
 import numpy as np
 
 from core.progress import CancelToken
 from matching.bound import Columns, Lagrangian, adjusted_scores, build_columns, lagrangian
-from matching.problem import Assignment, Candidate, Group, Problem, Slot, Solution
+from matching.problem import Assignment, Group, Problem, Slot, Solution
+from matching.warm_start import best_start
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def prepare(problem: Problem, options: SolveOptions, deadline: float | None = No
     """Preprocess and prune (see the module docstring)."""
     cleaned, infeasible = _clean(problem)
     total = sum(len(s.candidates) for g in cleaned for s in g.slots)
-    warm = greedy(problem, cleaned)
+    warm = best_start(problem, cleaned)
     if total <= options.column_budget:
         return Prepared(cleaned, infeasible, 0, total, warm)
 
@@ -174,70 +174,6 @@ def prepare(problem: Problem, options: SolveOptions, deadline: float | None = No
             slots.append(Slot(slot.key, tuple(keep)))
         pruned_groups.append(replace(group, slots=tuple(slots)))
     return Prepared(pruned_groups, infeasible, total - kept, kept, warm, cols, prices)
-
-
-def greedy(problem: Problem, groups: list[Group], tries: int = 8) -> Assignment:
-    """A quick feasible assignment: groups by value; for each, the best-scoring combination of
-    the slots that covers mention (top ``tries`` each), then every other slot's best free candidate."""
-    groups_cap, resources = _agent_limits(problem)
-    used_groups: dict[str, int] = defaultdict(int)
-    used_res: dict[tuple[str, str], int] = defaultdict(int)
-    conflicts: dict[str, set[str]] = defaultdict(set)
-    for a, b in problem.conflicts:
-        conflicts[a].add(b)
-        conflicts[b].add(a)
-
-    def fill(group: Group) -> dict[str, Candidate] | None:
-        ranked = {s.key: sorted(s.candidates, key=lambda c: -c.score) for s in group.slots}
-        cover_keys = sorted({k for cv in group.covers for k, _ in cv.options})
-        others = [s.key for s in sorted(group.slots, key=lambda s: len(s.candidates))
-                  if s.key not in cover_keys]
-        combos = sorted(product(*(ranked[k][:tries] for k in cover_keys)),
-                        key=lambda cs: -sum(c.score for c in cs))
-        for combo in combos:
-            chosen: dict[str, Candidate] = {}
-            members = set(group.fixed)
-            local: dict[tuple[str, str], int] = defaultdict(int)
-
-            def add(key: str, c: Candidate, chosen: dict[str, Candidate] = chosen,
-                    members: set[str] = members, local: dict[tuple[str, str], int] = local) -> bool:
-                cap = groups_cap.get(c.agent, 1)
-                if c.agent not in members and cap is not None and used_groups[c.agent] >= cap:
-                    return False
-                if conflicts[c.agent] & (members - {c.agent}):
-                    return False
-                for res, load in c.loads:
-                    limit = resources.get(c.agent, {}).get(res, 0)
-                    if used_res[(c.agent, res)] + local[(c.agent, res)] + load > limit:
-                        return False
-                chosen[key] = c
-                members.add(c.agent)
-                for res, load in c.loads:
-                    local[(c.agent, res)] += load
-                return True
-
-            if not all(add(k, c) for k, c in zip(cover_keys, combo, strict=True)):
-                continue
-            picked = {k: c.agent for k, c in chosen.items()}
-            if not all(any(picked.get(k) == a for k, a in cv.options) for cv in group.covers):
-                continue
-            if all(any(add(k, c) for c in ranked[k]) for k in others):
-                return chosen
-        return None
-
-    order = sorted(groups, key=lambda g: (-g.value, sum(len(s.candidates) for s in g.slots)))
-    result: Assignment = {}
-    for group in order:
-        chosen = fill(group)
-        if chosen is None:
-            continue
-        result[group.id] = {k: c.agent for k, c in chosen.items()}
-        for agent in {c.agent for c in chosen.values()} - set(group.fixed):
-            used_groups[agent] += 1
-        for c in chosen.values():
-            for res, load in c.loads:
-                used_res[(c.agent, res)] += load
-    return result
 
 
 class _Model:
