@@ -66,7 +66,12 @@ def bench_matching() -> list[Row]:
     """The matching targets of issue 3, each catalogue instance in a fresh process."""
     import multiprocessing
 
-    from bench.matching_bench import catalogue_instance, gap_instances, lead_assignment
+    from bench.matching_bench import (
+        cancel_latency,
+        catalogue_instance,
+        gap_instances,
+        lead_assignment,
+    )
 
     rows: list[Row] = []
     targets = {
@@ -88,6 +93,11 @@ def bench_matching() -> list[Row]:
             f"{r['status']}, matched {r['matched']} (priority {r['priority']:g} of ≤ "
             f"{r['priority_bound']:g}), gap {r['gap']:.2%}, {r['seconds']:.1f} s, "
             f"{r['peak_mb']:.0f} MB", text, ok))
+    latency = cancel_latency()
+    worst = max(latency["latencies"])
+    rows.append(("cancel latency (national)", "cancel after " + ", ".join(
+        f"{d:g}" for d in latency["delays"]) + " s",
+        ", ".join(f"{x:.2f}" for x in latency["latencies"]) + " s", "≤ 0.5 s", worst <= 0.5))
     for r in lead_assignment():
         ours = r["method"] == "SceneMatch solve"
         ok = not ours or (r["status"] == "optimal" and r["seconds"] <= 1)

@@ -157,3 +157,27 @@ def gap_instances(names: list[str], time_limit: float = 20.0) -> list[dict[str, 
                      "cost": found, "optimum": optimum.get(name), "status": sol.status,
                      "seconds": time.perf_counter() - started})
     return rows
+
+
+def cancel_latency(delays: tuple[float, ...] = (1.0, 6.0, 12.0, 25.0)) -> dict[str, Any]:
+    """Seconds from cancel() to match() returning, on the national catalogue, at several
+    moments of a 60 s run (model building, warm start, pricing, search)."""
+    import threading
+
+    from core.generate import GenerateSpec, generate
+    from core.progress import CancelToken
+    from matching.engine import MatchParams, match
+
+    catalogue = generate(GenerateSpec(2000, 3000, seed=1))
+    latencies = []
+    for delay in delays:
+        token = CancelToken()
+        worker = threading.Thread(target=match, args=(catalogue, MatchParams(time_limit=60,
+                                                                              cancel=token)))
+        worker.start()
+        time.sleep(delay)
+        cancelled = time.perf_counter()
+        token.cancel()
+        worker.join()
+        latencies.append(time.perf_counter() - cancelled)
+    return {"delays": delays, "latencies": latencies}

@@ -14,7 +14,12 @@ ProgressCallback = Callable[[float, str], None]
 
 
 class Cancelled(Exception):
-    """Raised inside long work when its token was cancelled."""
+    """Raised inside long work when its token was cancelled; ``partial`` carries the best
+    result found so far, if any."""
+
+    def __init__(self, partial: object = None) -> None:
+        super().__init__("cancelled")
+        self.partial = partial
 
 
 class CancelToken:

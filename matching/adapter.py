@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from core.model import LEAD_ROLES, Catalogue, Organization, Role, Scene
 from core.plan_rules import default_rule
+from core.progress import CancelToken
 from matching.fit import (
     Weights,
     member_points,
@@ -136,8 +137,11 @@ def build_problem(
     catalogue: Catalogue,
     weights: Weights | None = None,
     coordinator: str | None = None,
+    cancel: CancelToken | None = None,
 ) -> tuple[Problem, Index]:
-    """The problem for ``catalogue`` (one coordinator's scenes, or all), and its index."""
+    """The problem for ``catalogue`` (one coordinator's scenes, or all), and its index.
+
+    Raises :class:`~core.progress.Cancelled` soon after ``cancel`` is set."""
     weights = weights or Weights()
     orgs = catalogue.org_by_id()
     scenes = [s for s in catalogue.scenes if coordinator is None or s.coordinator == coordinator]
@@ -215,6 +219,8 @@ def build_problem(
 
     groups: list[Group] = []
     for scene in scenes:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         slots: list[Slot] = []
         why_not: list[str] = []
         for key in scene_slots(scene):

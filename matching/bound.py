@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.progress import CancelToken
 from matching.problem import Group, Problem
 
 
@@ -60,7 +61,7 @@ class Columns:
 
 
 def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[str, str, str], int]
-                  | None = None) -> Columns:
+                  | None = None, cancel: CancelToken | None = None) -> Columns:
     """The arrays for ``groups`` (after preprocessing, before pruning)."""
     agent_ids = [a.id for a in problem.agents]
     agent_at = {a: i for i, a in enumerate(agent_ids)}
@@ -85,6 +86,8 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     inv_mult: list[float] = []
     load: list[float] = []
     for gi, g in enumerate(groups):
+        if cancel is not None and gi % 100 == 0:
+            cancel.raise_if_cancelled()
         fixed = set(g.fixed)
         mult: dict[str, int] = defaultdict(int)
         for slot in g.slots:
@@ -145,7 +148,8 @@ class Lagrangian:
 
 def lagrangian(cols: Columns, *, col_weight: float, value_weight: float, base_weight: float,
                min_value: float = 0.0, best_known: float = 0.0, iterations: int = 150,
-               deadline: float | None = None, start: Lagrangian | None = None) -> Lagrangian:
+               deadline: float | None = None, start: Lagrangian | None = None,
+               cancel: CancelToken | None = None) -> Lagrangian:
     """Minimise L over prices by subgradient steps; returns the smallest L (a valid bound).
 
     Objective: ``value_weight * value + base_weight * base + col_weight * (score + pair
@@ -180,6 +184,8 @@ def lagrangian(cols: Columns, *, col_weight: float, value_weight: float, base_we
                 theta, stall = theta / 2, 0
         if deadline is not None and time.perf_counter() > deadline:
             break
+        if cancel is not None and cancel.cancelled:
+            break  # every value seen is a valid bound; keep the best so far
         # The arg-max column of each slot of every taken group.
         is_max = adj == slot_max[cols.col_slot]
         first = np.flatnonzero(is_max)
@@ -212,4 +218,5 @@ def adjusted_scores(cols: Columns, prices: Lagrangian) -> np.ndarray:
     """Scores net of capacity prices: what a candidate is worth once capacity is paid for."""
     return cols.score + cols.pair_ub - prices.lam[cols.agent] * cols.inv_mult \
         - prices.mu[cols.agent] * cols.load
+
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from core.model import LEAD_ROLES, Catalogue, Role
 from core.plan_rules import default_rule
-from core.progress import CancelToken
+from core.progress import Cancelled, CancelToken
 from matching.adapter import (
     COMPONENT,
     LEAD,
@@ -212,7 +212,11 @@ def match(catalogue: Catalogue, params: MatchParams | None = None) -> MatchResul
     """Choose scenes and form one complete, valid consortium per chosen scene."""
     params = params or MatchParams()
     started = time.perf_counter()
-    problem, index = build_problem(catalogue, params.weights, params.coordinator)
+    try:
+        problem, index = build_problem(catalogue, params.weights, params.coordinator,
+                                       params.cancel)
+    except Cancelled:
+        return _cancelled_before_start(catalogue, params, started)
     previous = members_to_assignment(params.previous["consortia"]) if params.previous else None
     # The time limit covers building the model too.
     remaining = max(1.0, params.time_limit - (time.perf_counter() - started))
@@ -236,17 +240,37 @@ def match(catalogue: Catalogue, params: MatchParams | None = None) -> MatchResul
             if key.startswith(COMPONENT):
                 member["category"] = key.split(":", 1)[1]
             members.append(member)
-            alternates[key] = _alternates(index, scene_id, key, org, usage)
+            if solution.status != "cancelled":  # a cancelled run returns at once
+                alternates[key] = _alternates(index, scene_id, key, org, usage)
         breakdown = _breakdown(index, scene_id, slots)
         consortia.append({"scene": scene_id, "fit": round(sum(breakdown.values()), 2),
                           "members": members, "breakdown": breakdown, "alternates": alternates})
+    cancelled = solution.status == "cancelled"
     unmatched = [
-        {"scene": sid, "reason": _unmatched_reason(index, sid, assignment, usage)}
+        {"scene": sid, "reason": (index.infeasible[sid] if sid in index.infeasible else
+                                  "运行已取消，取消前未匹配 / not matched before the run was cancelled")
+         if cancelled else _unmatched_reason(index, sid, assignment, usage)}
         for sid in sorted(index.scenes) if sid not in assignment
     ]
     plans = plan_entries(catalogue, index, assignment, unmatched)
     diff = diff_assignments(previous, assignment) if previous is not None else None
     return MatchResult(solution, index, params, consortia, unmatched, plans, diff)
+
+
+def _cancelled_before_start(catalogue: Catalogue, params: MatchParams, started: float
+                            ) -> MatchResult:
+    """A run cancelled while its model was being built: nothing matched, every scene says so."""
+    index = Index(catalogue, params.weights, catalogue.org_by_id(), {
+        s.id: s for s in catalogue.scenes
+        if params.coordinator is None or s.coordinator == params.coordinator})
+    solution = Solution("cancelled", {}, 0, sum(int(round(s.priority * SCALE))
+                                               for s in index.scenes.values()), 0, 0.0, 0,
+                        time.perf_counter() - started, 0, 0,
+                        [{"stage": "cancelled", "note": "stopped while building the model"}])
+    unmatched = [{"scene": sid, "reason": "已取消，尚未求解 / cancelled before solving"}
+                 for sid in sorted(index.scenes)]
+    return MatchResult(solution, index, params, [], unmatched,
+                       plan_entries(catalogue, index, {}, unmatched))
 
 
 def plan_entries(catalogue: Catalogue, index: Index, assignment: Assignment,

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from core.progress import CancelToken
+from core.progress import Cancelled, CancelToken
 from matching.bound import Columns, Lagrangian, adjusted_scores, build_columns, lagrangian
 from matching.problem import Assignment, Group, Problem, Slot, Solution
 from matching.warm_start import best_start
@@ -125,17 +125,22 @@ def prepare(problem: Problem, options: SolveOptions, deadline: float | None = No
     """Preprocess and prune (see the module docstring)."""
     cleaned, infeasible = _clean(problem)
     total = sum(len(s.candidates) for g in cleaned for s in g.slots)
-    warm = best_start(problem, cleaned)
+    warm = best_start(problem, cleaned, options.cancel)
     if total <= options.column_budget:
         return Prepared(cleaned, infeasible, 0, total, warm)
 
     # Capacity prices from the Lagrangian of the combined objective (value first).
-    cols = build_columns(problem, cleaned, _keep_bonus(options))
+    try:
+        cols = build_columns(problem, cleaned, _keep_bonus(options), options.cancel)
+    except Cancelled:
+        raise Cancelled(warm) from None
     big = float(max(g.base_score + sum(max(c.score for c in s.candidates) for s in g.slots)
                     for g in cleaned)) + 1.0
     known = sum(big * g.value for g in cleaned if g.id in warm)
     prices = lagrangian(cols, col_weight=1.0, value_weight=big, base_weight=1.0,
-                        best_known=known, iterations=60, deadline=deadline)
+                        best_known=known, iterations=60, deadline=deadline, cancel=options.cancel)
+    if options.cancel.cancelled:
+        raise Cancelled(warm)
     adjusted = adjusted_scores(cols, prices)
 
     n_slots = sum(len(g.slots) for g in cleaned)
@@ -191,7 +196,9 @@ class _Model:
         score_terms: list[Any] = []
         agent_groups: dict[str, list[str]] = defaultdict(list)
         loads: dict[tuple[str, str], list[tuple[int, Any]]] = defaultdict(list)
-        for g in prepared.groups:
+        for n_group, g in enumerate(prepared.groups):
+            if n_group % 20 == 0 and options.cancel.cancelled:
+                raise Cancelled(prepared.warm)
             x = self.x[g.id] = m.new_bool_var(f"x[{g.id}]")
             score_terms.append(g.base_score * x)
             per_agent: dict[str, list[Any]] = defaultdict(list)
@@ -521,6 +528,37 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         return _merge(solutions, time.perf_counter() - start)
     if is_flow(problem) and not options.previous:
         return solve_flow(problem, start)
+    try:
+        return _solve_one(problem, options, start)
+    except Cancelled as exc:
+        partial = exc.partial if isinstance(exc.partial, dict) else {}
+        return _cancelled(problem, partial, start)
+
+
+def _cancelled(problem: Problem, assignment: Assignment, start: float) -> Solution:
+    """What a run cancelled before its search returns: the best start found, with the
+    trivial bounds (every group, every slot's best candidate, every pair bonus)."""
+    value = score = 0
+    value_bound = 0
+    score_bound = 0.0
+    top_bonus = max((b.score for b in problem.pair_bonuses), default=0)
+    for g in problem.groups:
+        best = [max((c.score for c in s.candidates), default=0) for s in g.slots]
+        members = len(g.slots) + len(g.fixed)
+        value_bound += g.value
+        # At most (members choose 2) pairs per group, none worth more than the top bonus.
+        score_bound += g.base_score + sum(best) + top_bonus * members * (members - 1) // 2
+        if g.id in assignment:
+            value += g.value
+            score += g.base_score + sum(c.score for s in g.slots for c in s.candidates
+                                        if assignment[g.id].get(s.key) == c.agent)
+    stage: dict[str, object] = {"stage": "cancelled", "note": "stopped before the search"}
+    return Solution("cancelled", assignment, value, max(value, value_bound), score,
+                    max(float(score), score_bound), 0, time.perf_counter() - start, 0, 0, [stage])
+
+
+def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solution:
+    """One component, not flow-structured: prepare, CP-SAT, bounds."""
     limit = options.time_limit
     prepared = prepare(problem, options, deadline=start + 0.15 * limit)
     warm = prepared.warm
@@ -551,8 +589,10 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         reporter = _Reporter(options, "A", start, 0.05, 0.4)
         solver, status = _run(model, primary_expr, True, 0.4 * budget, options, reporter)
         if status not in (cp.OPTIMAL, cp.FEASIBLE):
+            if options.cancel.cancelled:
+                raise Cancelled(warm)
             # The search found nothing in time; the greedy assignment is still a valid answer.
-            state = "cancelled" if options.cancel.cancelled else ("feasible" if warm else "timeout")
+            state = "feasible" if warm else "timeout"
             greedy_value = sum(g.value for g in prepared.groups if g.id in warm)
             greedy_score = _score_of(prepared, warm)
             stages.append({"stage": "A", "status": solver.status_name(status),
@@ -595,11 +635,11 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         score_bound = math.inf
     primary_bound = a_bound if shortfall == 0 else model.total_value
     pruned = prepared.columns is not None
+    if options.cancel.cancelled:
+        raise Cancelled(assignment)  # the user is waiting: trivial bounds, no pricing
     if pruned or not math.isfinite(score_bound):
-        # Pruned: CP-SAT's bounds speak only of the kept candidates; price the full set
-        # (briefly when cancelled: the user is waiting).
-        end = time.perf_counter() + 0.3 if options.cancel.cancelled else max(
-            start + limit, time.perf_counter() + 0.5)
+        # Pruned: CP-SAT's bounds speak only of the kept candidates; price the full set.
+        end = max(start + limit, time.perf_counter() + 0.5)
         primary_bound, score_bound, info = _full_bounds(problem, prepared, primary, score, end)
         stages.append(info)
         optimal = False
@@ -632,7 +672,9 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
                           reporter)
     if status not in (cp.OPTIMAL, cp.FEASIBLE):
         warm = prepared.warm
-        state = "cancelled" if options.cancel.cancelled else ("feasible" if warm else "timeout")
+        if options.cancel.cancelled:
+            raise Cancelled(warm)
+        state = "feasible" if warm else "timeout"
         value = sum(g.value for g in prepared.groups if g.id in warm)
         score = _score_of(prepared, warm)
         value_bound, score_bound, info = _full_bounds(problem, prepared, value, score,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import product
 
+from core.progress import Cancelled, CancelToken
 from matching.problem import Assignment, Candidate, Group, Problem
 
 
@@ -28,7 +29,8 @@ def _conflicts(problem: Problem) -> dict[str, set[str]]:
     return out
 
 
-def greedy(problem: Problem, groups: list[Group], tries: int = 8) -> Assignment:
+def greedy(problem: Problem, groups: list[Group], tries: int = 8,
+           cancel: CancelToken | None = None) -> Assignment:
     """Groups by value; for each, the best-scoring combination of the slots that covers
     mention (top ``tries`` each), then every other slot's best free candidate."""
     groups_cap, resources = _limits(problem)
@@ -76,7 +78,9 @@ def greedy(problem: Problem, groups: list[Group], tries: int = 8) -> Assignment:
 
     order = sorted(groups, key=lambda g: (-g.value, sum(len(s.candidates) for s in g.slots)))
     result: Assignment = {}
-    for group in order:
+    for n, group in enumerate(order):
+        if cancel is not None and n % 100 == 0:
+            cancel.raise_if_cancelled()
         chosen = fill(group)
         if chosen is None:
             continue
@@ -89,7 +93,7 @@ def greedy(problem: Problem, groups: list[Group], tries: int = 8) -> Assignment:
     return result
 
 
-def _flow_pass(problem: Problem, groups: list[Group]) -> Assignment:
+def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None) -> Assignment:
     from ortools.graph.python import min_cost_flow as mcf
 
     groups_cap, _ = _limits(problem)
@@ -100,6 +104,8 @@ def _flow_pass(problem: Problem, groups: list[Group]) -> Assignment:
     depth = max((len(g.slots) for g in groups), default=0)
     big = 1 + max((c.score for g in groups for s in g.slots for c in s.candidates), default=0)
     for position in range(depth):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         flow = mcf.SimpleMinCostFlow()
         tasks: list[tuple[Group, str]] = [(g, g.slots[position].key) for g in groups
                                           if g.id in alive and position < len(g.slots)]
@@ -187,9 +193,10 @@ def repair(problem: Problem, groups: list[Group], assignment: Assignment) -> Ass
     return out
 
 
-def flow_start(problem: Problem, groups: list[Group]) -> Assignment:
+def flow_start(problem: Problem, groups: list[Group],
+               cancel: CancelToken | None = None) -> Assignment:
     """Slot-position min-cost flows, repaired, then a second pass for the groups left out."""
-    first = repair(problem, groups, _flow_pass(problem, groups))
+    first = repair(problem, groups, _flow_pass(problem, groups, cancel))
     if len(first) == len(groups):
         return first
     # Second pass: the matched groups keep their members (as fixed choices); the others
@@ -206,11 +213,12 @@ def flow_start(problem: Problem, groups: list[Group]) -> Assignment:
     reduced = replace(problem, agents=tuple(
         replace(a, max_groups=None if a.max_groups is None else max(0, a.max_groups - used[a.id]))
         for a in limits.values()))
-    second = _flow_pass(reduced, rest)
+    second = _flow_pass(reduced, rest, cancel)
     return repair(problem, groups, {**first, **second})
 
 
-def best_start(problem: Problem, groups: list[Group]) -> Assignment:
+def best_start(problem: Problem, groups: list[Group],
+               cancel: CancelToken | None = None) -> Assignment:
     """The better of the greedy and the flow start (more value, then more score)."""
     by_id = {g.id: g for g in groups}
 
@@ -220,7 +228,13 @@ def best_start(problem: Problem, groups: list[Group]) -> Assignment:
                     for c in s.candidates if slots.get(s.key) == c.agent)
         return value, score
 
-    candidates = [greedy(problem, groups)]
+    candidates = [greedy(problem, groups, cancel=cancel)]
     if len(groups) > 1:
-        candidates.append(flow_start(problem, groups))
+        try:
+            candidates.append(flow_start(problem, groups, cancel))
+        except Cancelled:
+            pass  # the greedy answer stands
+    if cancel is not None and cancel.cancelled:
+        best = max(candidates, key=key)
+        raise Cancelled(best)
     return max(candidates, key=key)
