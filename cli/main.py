@@ -143,13 +143,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _parse_weights(items: list[str]) -> dict[str, float]:
+    from matching.fit import Weights
+
+    known = Weights().as_dict()
     out = {}
     for item in items:
         name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in known:
+            raise CatalogueError(f"--weight {item!r}: 未知权重 unknown weight; known: {', '.join(known)}")
         try:
-            out[name.strip()] = float(value)
+            out[name] = float(value)
         except ValueError:
-            raise SystemExit(f"错误 error: --weight {item!r}: expected NAME=NUMBER") from None
+            raise CatalogueError(f"--weight {item!r}: 应为 NAME=数字 / expected NAME=NUMBER") from None
     return out
 
 
@@ -191,8 +197,12 @@ def cmd_match(args: argparse.Namespace) -> int:
         print(f"[{p.fraction:4.0%}] {p.stage} objective {p.objective:.0f} bound {p.bound:.0f} "
               f"{p.seconds:.1f}s", file=sys.stderr, flush=True)
 
+    overrides = _parse_weights(args.weight)
     with CatalogueStore.open(args.db, create=False) as store:
         catalogue = store.load()
+        if args.explain and args.explain not in catalogue.scene_by_id():
+            print(f"错误 error: 未知场景 unknown scene {args.explain!r}", file=sys.stderr)
+            return EXIT_INPUT
         if args.coordinator and args.coordinator not in catalogue.coordinators():
             known = "、".join(catalogue.coordinators())
             print(f"错误 error: 未知的组织单位 unknown coordinator {args.coordinator!r}; known: {known}",
@@ -210,7 +220,7 @@ def cmd_match(args: argparse.Namespace) -> int:
                 print(f"错误 error: 没有第 {base_id} 次运行 / no run {base_id}", file=sys.stderr)
                 return EXIT_INPUT
             previous = runs[base_id].result
-        weights = Weights.from_dict({**Weights().as_dict(), **_parse_weights(args.weight)})
+        weights = Weights.from_dict({**Weights().as_dict(), **overrides})
         params = MatchParams(time_limit=args.time_limit, coordinator=args.coordinator,
                              weights=weights, previous=previous, on_progress=progress)
         result = match(catalogue, params)
@@ -227,7 +237,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     _print_result(doc, run_id)
     if args.explain:
         if args.explain not in result.index.scenes:
-            print(f"错误 error: 未知场景 unknown scene {args.explain!r}", file=sys.stderr)
+            print(f"错误 error: 场景 {args.explain} 不属于 {args.coordinator} / scene not in this "
+                  f"coordinator's plan", file=sys.stderr)
             return EXIT_INPUT
         print()
         print(explain_scene(result, args.explain, args.org))

@@ -280,6 +280,13 @@ def test_cli_match(tmp_path, run_cli, case):
         assert cmp["matched"] == {"before": 44, "after": 44}
         bad = run_cli("match", "--db", db, "--coordinator", "火星")
         assert bad.returncode == 2 and "unknown coordinator" in bad.stderr
+        for args, says in ((["--weight", "locality"], "expected NAME=NUMBER"),
+                           (["--weight", "luck=3"], "unknown weight"),
+                           (["--explain", "S999"], "unknown scene")):
+            bad = run_cli("match", "--db", db, *args)
+            assert bad.returncode == 2 and says in bad.stderr, bad.stderr
+        after = run_cli("runs", "--db", db, check=True).stdout
+        assert after == listing  # none of the refused runs was stored
 
 
 def test_pin_names_the_lead_role_taken():
