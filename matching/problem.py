@@ -51,7 +51,8 @@ class Cover:
 
 @dataclass(frozen=True)
 class Group:
-    """A group that may be selected. ``fixed`` agents are always in it (they use no capacity)."""
+    """A group that may be selected. ``fixed`` agents are always in it (they use no capacity);
+    a ``required`` group must be selected (the problem is infeasible if it cannot be)."""
 
     id: str
     slots: tuple[Slot, ...]

@@ -200,6 +200,8 @@ class _Model:
             if n_group % 20 == 0 and options.cancel.cancelled:
                 raise Cancelled(prepared.warm)
             x = self.x[g.id] = m.new_bool_var(f"x[{g.id}]")
+            if g.required:
+                m.add(x == 1)
             score_terms.append(g.base_score * x)
             per_agent: dict[str, list[Any]] = defaultdict(list)
             for slot in g.slots:
@@ -557,10 +559,19 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float) -> Soluti
                     max(float(score), score_bound), 0, time.perf_counter() - start, 0, 0, [stage])
 
 
+def _infeasible(start: float, why: str) -> Solution:
+    """No assignment selects every required group."""
+    return Solution("infeasible", {}, 0, 0, 0, 0.0, 0, time.perf_counter() - start, 0, 0,
+                    [{"stage": "infeasible", "note": why}])
+
+
 def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solution:
     """One component, not flow-structured: prepare, CP-SAT, bounds."""
     limit = options.time_limit
     prepared = prepare(problem, options, deadline=start + 0.15 * limit)
+    lost = [g.id for g in problem.groups if g.required and g.id in prepared.infeasible]
+    if lost:
+        return _infeasible(start, "required groups cannot be completed: " + ", ".join(lost))
     warm = prepared.warm
     stages: list[dict[str, object]] = []
     if not prepared.groups:
@@ -576,6 +587,8 @@ def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solutio
     if prepared.columns is None:
         return _solve_combined(problem, prepared, model, options, start, stages)
     greedy_complete = len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm)
+    if any(g.required and g.id not in warm for g in prepared.groups):
+        warm = {}  # a hint or a fallback that drops a required group is no answer
     if greedy_complete:
         # Every feasible group is matched and every rule met: no search can do better.
         stage_a, a_optimal = warm, True
@@ -588,6 +601,8 @@ def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solutio
         budget = limit - reserve - (time.perf_counter() - start)
         reporter = _Reporter(options, "A", start, 0.05, 0.4)
         solver, status = _run(model, primary_expr, True, 0.4 * budget, options, reporter)
+        if status == cp.INFEASIBLE:
+            return _infeasible(start, "the required groups cannot all be selected together")
         if status not in (cp.OPTIMAL, cp.FEASIBLE):
             if options.cancel.cancelled:
                 raise Cancelled(warm)
@@ -670,8 +685,12 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
     reporter = _Reporter(options, "A+B", start, 0.05, 0.9)
     solver, status = _run(model, weight * primary_expr + model.score, True, budget, options,
                           reporter)
+    if status == cp.INFEASIBLE:
+        return _infeasible(start, "the required groups cannot all be selected together")
     if status not in (cp.OPTIMAL, cp.FEASIBLE):
         warm = prepared.warm
+        if any(g.required and g.id not in warm for g in prepared.groups):
+            warm = {}  # a fallback that drops a required group is no answer
         if options.cancel.cancelled:
             raise Cancelled(warm)
         state = "feasible" if warm else "timeout"

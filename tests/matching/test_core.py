@@ -52,3 +52,27 @@ def test_independent_parts_are_solved_apart_and_merged():
     assert whole.status == "optimal"
     assert whole.primary == part_a.primary + part_b.primary
     assert whole.score == part_a.score + part_b.score
+
+
+def _two_groups_one_agent(required: tuple[bool, bool]):
+    from matching.problem import Agent, Candidate, Group, Problem, Slot
+
+    groups = tuple(
+        Group(gid, (Slot("lead", (Candidate("M", score),)),), value=value, required=req,
+              covers=())
+        for gid, value, score, req in (("G1", 2, 10, required[0]), ("G2", 1, 50, required[1]))
+    )
+    # A conflict with nobody keeps the problem away from the flow shortcut.
+    return Problem(groups=groups, agents=(Agent("M", 1), Agent("X", 1)), conflicts=(("M", "X"),))
+
+
+def test_required_group_is_selected_even_against_value():
+    solution = solve(_two_groups_one_agent((False, True)), SolveOptions(time_limit=10))
+    assert solution.status == "optimal"
+    assert set(solution.assignment) == {"G2"}  # G1 has more value, but G2 is required
+
+
+def test_required_groups_that_cannot_all_be_formed_are_infeasible():
+    solution = solve(_two_groups_one_agent((True, True)), SolveOptions(time_limit=10))
+    assert solution.status == "infeasible" and solution.assignment == {}
+    assert "cannot all be selected" in str(solution.stages[0]["note"])
