@@ -161,35 +161,60 @@ def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None
 
 
 def repair(problem: Problem, groups: list[Group], assignment: Assignment) -> Assignment:
-    """Drop groups (lowest value first) until every limit, resource, conflict and cover holds."""
+    """Keep groups (highest value first) while every limit, resource, conflict and cover holds;
+    a member that no longer fits is swapped for the slot's best candidate that does, and a
+    group is dropped only when no swap makes it fit."""
     groups_cap, resources = _limits(problem)
     conflicts = _conflicts(problem)
     by_id = {g.id: g for g in groups}
     used: dict[str, int] = defaultdict(int)
     used_res: dict[tuple[str, str], int] = defaultdict(int)
     out: Assignment = {}
-    for gid in sorted(assignment, key=lambda g: -by_id[g].value):
-        g, slots = by_id[gid], assignment[gid]
+
+    def fits(g: Group, slots: dict[str, str]) -> bool:
         members = set(slots.values()) | set(g.fixed)
         if any(conflicts[a] & (members - {a}) for a in members):
-            continue
+            return False
         if not all(any(slots.get(k) == a for k, a in cv.options) for cv in g.covers):
-            continue
-        loads: dict[tuple[str, str], int] = defaultdict(int)
-        for s in g.slots:
-            c = next(c for c in s.candidates if c.agent == slots[s.key])
-            for res, load in c.loads:
-                loads[(c.agent, res)] += load
+            return False
         joining = set(slots.values()) - set(g.fixed)
         if any((cap := groups_cap.get(a, 1)) is not None and used[a] >= cap for a in joining):
-            continue
-        if any(used_res[k] + v > resources.get(k[0], {}).get(k[1], 0) for k, v in loads.items()):
-            continue
-        out[gid] = slots
-        for a in joining:
+            return False
+        loads: dict[tuple[str, str], int] = defaultdict(int)
+        for s in g.slots:
+            for c in s.candidates:
+                if c.agent == slots[s.key]:
+                    for res, load in c.loads:
+                        loads[(c.agent, res)] += load
+        return all(used_res[k] + v <= resources.get(k[0], {}).get(k[1], 0)
+                   for k, v in loads.items())
+
+    def commit(g: Group, slots: dict[str, str]) -> None:
+        out[g.id] = slots
+        for a in set(slots.values()) - set(g.fixed):
             used[a] += 1
-        for k, v in loads.items():
-            used_res[k] += v
+        for s in g.slots:
+            for c in s.candidates:
+                if c.agent == slots[s.key]:
+                    for res, load in c.loads:
+                        used_res[(c.agent, res)] += load
+
+    for gid in sorted(assignment, key=lambda g: -by_id[g].value):
+        g, slots = by_id[gid], dict(assignment[gid])
+        if fits(g, slots):
+            commit(g, slots)
+            continue
+        # Swap members one slot at a time, best candidate first, until the group fits.
+        for slot in g.slots:
+            if fits(g, slots):
+                break
+            for c in sorted(slot.candidates, key=lambda c: -c.score):
+                trial = {**slots, slot.key: c.agent}
+                if fits(g, trial):
+                    slots = trial
+                    break
+        if fits(g, slots):
+            commit(g, slots)
     return out
 
 
