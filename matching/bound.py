@@ -86,7 +86,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     inv_mult: list[float] = []
     load: list[float] = []
     for gi, g in enumerate(groups):
-        if cancel is not None and gi % 100 == 0:
+        if cancel is not None and gi % 10 == 0:
             cancel.raise_if_cancelled()
         fixed = set(g.fixed)
         mult: dict[str, int] = defaultdict(int)

@@ -195,6 +195,7 @@ class _Model:
         self.z: dict[tuple[str, str], Any] = {}
         score_terms: list[Any] = []
         agent_groups: dict[str, list[str]] = defaultdict(list)
+        group_agents: dict[str, set[str]] = {}
         loads: dict[tuple[str, str], list[tuple[int, Any]]] = defaultdict(list)
         for n_group, g in enumerate(prepared.groups):
             if n_group % 20 == 0 and options.cancel.cancelled:
@@ -215,6 +216,7 @@ class _Model:
                     for res, load in c.loads:
                         loads[(c.agent, res)].append((load, y))
                 m.add(sum(ys) == x)
+            group_agents[g.id] = set(per_agent)
             for agent, ys in per_agent.items():
                 if len(ys) == 1:
                     self.z[(g.id, agent)] = ys[0]
@@ -237,7 +239,6 @@ class _Model:
             cap_r = resources.get(agent, {}).get(res, 0)
             if sum(load for load, _ in items) > cap_r:
                 m.add(sum(load * y for load, y in items) <= cap_r)
-        group_agents = {g.id: {a for (gid, a) in self.z if gid == g.id} for g in prepared.groups}
         for a, b in problem.conflicts:
             for gid in set(agent_groups.get(a, ())) & set(agent_groups.get(b, ())):
                 m.add(self.z[(gid, a)] + self.z[(gid, b)] <= 1)

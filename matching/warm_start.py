@@ -160,7 +160,8 @@ def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None
     return {gid: slots for gid, slots in chosen.items() if gid in alive and slots}
 
 
-def repair(problem: Problem, groups: list[Group], assignment: Assignment) -> Assignment:
+def repair(problem: Problem, groups: list[Group], assignment: Assignment,
+           cancel: CancelToken | None = None) -> Assignment:
     """Keep groups (highest value first) while every limit, resource, conflict and cover holds;
     a member that no longer fits is swapped for the slot's best candidate that does, and a
     group is dropped only when no swap makes it fit."""
@@ -199,7 +200,9 @@ def repair(problem: Problem, groups: list[Group], assignment: Assignment) -> Ass
                     for res, load in c.loads:
                         used_res[(c.agent, res)] += load
 
-    for gid in sorted(assignment, key=lambda g: -by_id[g].value):
+    for n, gid in enumerate(sorted(assignment, key=lambda g: -by_id[g].value)):
+        if cancel is not None and n % 20 == 0:
+            cancel.raise_if_cancelled()
         g, slots = by_id[gid], dict(assignment[gid])
         if fits(g, slots):
             commit(g, slots)
@@ -221,7 +224,7 @@ def repair(problem: Problem, groups: list[Group], assignment: Assignment) -> Ass
 def flow_start(problem: Problem, groups: list[Group],
                cancel: CancelToken | None = None) -> Assignment:
     """Slot-position min-cost flows, repaired, then a second pass for the groups left out."""
-    first = repair(problem, groups, _flow_pass(problem, groups, cancel))
+    first = repair(problem, groups, _flow_pass(problem, groups, cancel), cancel)
     if len(first) == len(groups):
         return first
     # Second pass: the matched groups keep their members (as fixed choices); the others
@@ -239,7 +242,7 @@ def flow_start(problem: Problem, groups: list[Group],
         replace(a, max_groups=None if a.max_groups is None else max(0, a.max_groups - used[a.id]))
         for a in limits.values()))
     second = _flow_pass(reduced, rest, cancel)
-    return repair(problem, groups, {**first, **second})
+    return repair(problem, groups, {**first, **second}, cancel)
 
 
 def best_start(problem: Problem, groups: list[Group],
