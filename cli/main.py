@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.problems import CatalogueError, InputError
 from core.progress import Cancelled
+from core.store import CatalogueStore
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -38,15 +39,13 @@ class _Opened:
         self.path = Path(path)
         self.created = not self.path.exists()
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        from core.store import CatalogueStore
-
+    def __enter__(self) -> CatalogueStore:
         if self.created:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.store = CatalogueStore.open(self.path)
         return self.store
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self.store.close()
         if exc_type is not None and self.created:
             for suffix in ("", "-wal", "-shm"):
@@ -63,7 +62,6 @@ def cmd_gui(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             from core.demo import install_demo
-            from core.store import CatalogueStore
 
             with CatalogueStore.open(path) as store:
                 install_demo(store)
@@ -131,7 +129,6 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from core.stats import catalogue_stats, format_stats
-    from core.store import CatalogueStore
 
     with CatalogueStore.open(args.db, create=False) as store:
         stats = catalogue_stats(store.load())
@@ -160,6 +157,8 @@ def _parse_weights(items: list[str]) -> dict[str, float]:
 
 
 def _print_result(doc: dict, run_id: int | None) -> None:
+    from core.taxonomy import taxonomy
+
     status_zh = {"optimal": "已证明最优", "feasible": "可行解", "timeout": "超时", "cancelled": "已取消",
                  "infeasible": "无可行解"}
     total = len(doc["consortia"]) + len(doc["unmatched"])
@@ -170,7 +169,8 @@ def _print_result(doc: dict, run_id: int | None) -> None:
           f"差距 gap: {doc['gap']:.2%}  用时 {doc['seconds']:.1f} s")
     for plan in doc["plans"]:
         mark = "✓" if plan["compliant"] else "✗"
-        print(f"  {mark} {plan['coordinator']}: {plan['scenes']} 个场景，领域 {', '.join(plan['fields'])}，"
+        fields = "、".join(taxonomy().label("fields", f) for f in plan["fields"]) or "—"
+        print(f"  {mark} {plan['coordinator']}: {plan['scenes']} 个场景，领域 {fields}，"
               f"计划部署 {plan['robots']} 台")
         for line in plan.get("why", [])[:8]:
             print(f"      {line}")
@@ -188,8 +188,7 @@ def _print_result(doc: dict, run_id: int | None) -> None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from core.store import CatalogueStore
-    from matching.engine import MatchParams, match
+    from matching.engine import MatchParams, explain, match
     from matching.fit import Weights
     from matching.solve import Progress
 
@@ -241,44 +240,11 @@ def cmd_match(args: argparse.Namespace) -> int:
                   f"coordinator's plan", file=sys.stderr)
             return EXIT_INPUT
         print()
-        print(explain_scene(result, args.explain, args.org))
+        print(explain(result, args.explain, args.org))
     return EXIT_OK
 
 
-def explain_scene(result, scene_id: str, org_id: str | None) -> str:  # type: ignore[no-untyped-def]
-    """A scene's consortium with its breakdown and alternates, or why it is unmatched."""
-    from matching.fit import TERM_LABELS
-
-    index = result.index
-    scene = index.scenes[scene_id]
-    lines = [f"{scene_id} {scene.name}（{scene.coordinator}，{scene.category}）"]
-    consortium = next((c for c in result.consortia if c["scene"] == scene_id), None)
-    if consortium is None:
-        reason = next(u["reason"] for u in result.unmatched if u["scene"] == scene_id)
-        lines.append(f"  未匹配 unmatched: {reason}")
-    else:
-        lines.append(f"  适配度 fit {consortium['fit']:.1f}")
-        for m in consortium["members"]:
-            name = index.orgs[m["org"]].name
-            extra = f" [{m['category']}]" if m.get("category") else ""
-            lines.append(f"    {m['role']}{extra}: {m['org']} {name}")
-        lines.append("  分项 breakdown:")
-        for term, points in consortium["breakdown"].items():
-            zh, en = TERM_LABELS[term]
-            lines.append(f"    {zh} {en}: {points:.1f}")
-        lines.append("  备选 alternates:")
-        for key, options in consortium["alternates"].items():
-            shown = "；".join(f"{o['org']} {o['name']} ({o['delta']:+.1f}"
-                             f"{'' if o['available'] else '，已满负荷 full'})" for o in options) or "—"
-            lines.append(f"    {key}: {shown}")
-    if org_id:
-        lines.append("")
-        lines.append(result.why_not(scene_id, org_id))
-    return "\n".join(lines)
-
-
 def cmd_runs(args: argparse.Namespace) -> int:
-    from core.store import CatalogueStore
 
     with CatalogueStore.open(args.db, create=False) as store:
         runs = store.runs()
@@ -293,7 +259,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from core.store import CatalogueStore
     from matching.engine import compare_results
 
     with CatalogueStore.open(args.db, create=False) as store:

@@ -130,10 +130,6 @@ class Organization:
     description: str = ""
     tags: tuple[str, ...] = ()
 
-    def has_role(self, role: Role) -> bool:
-        """True when the organisation can act in ``role``."""
-        return role in self.roles
-
 
 @dataclass(frozen=True)
 class Readiness:

@@ -320,14 +320,6 @@ class CatalogueStore:
                 unchanged[table] = n_same
         return WriteSummary(added, changed, unchanged)
 
-    def replace_all(self, catalogue: Catalogue) -> WriteSummary:
-        """Make the catalogue hold exactly ``catalogue`` (one transaction)."""
-        with self.db.atomic():
-            for table in ("pins", "partnerships", "exclusions", "plans", "scenes", "organizations"):
-                self.db.execute(f"DELETE FROM [{table}]")
-            self.set_name(catalogue.name)
-            return self.write(catalogue)
-
     # -- search --------------------------------------------------------------
 
     def search(self, table: str, query: str, limit: int | None = None) -> list[str]:

@@ -37,11 +37,6 @@ def uscc_problem(code: str) -> str | None:
     return None
 
 
-def normalise_uscc(code: str) -> str:
-    """Upper-case and strip a USCC as typed (full-width characters folded by the caller)."""
-    return code.strip().upper()
-
-
 def make_uscc(body17: str) -> str:
     """A valid USCC from its first 17 characters (for generators and tests)."""
     return body17 + check_character(body17)

@@ -33,7 +33,7 @@ from core.model import (
 )
 from core.problems import InputError, Problem, Where, at
 from core.serialize import org_from_dict, scene_from_dict
-from core.tables import MAX_SHORT, MAX_TEXT, NESTED, TABLE_BY_KEY, TABLES, Column, Kind, Table
+from core.tables import MAX_SHORT, MAX_TEXT, NESTED, TABLES, Column, Kind, Table
 from core.taxonomy import taxonomy
 from core.uscc import uscc_problem
 
@@ -604,7 +604,3 @@ def _short(where: Where) -> str:
         return f"{where.sheet}[{where.row}]"
     return f"第 {where.row} 行 row {where.row}"
 
-
-def table_for(key: str) -> Table:
-    """The table spec for a JSON key."""
-    return TABLE_BY_KEY[key]

@@ -28,7 +28,7 @@ from matching.adapter import (
     scene_slots,
     slot_key,
 )
-from matching.fit import SCALE, TERMS, Weights, pair_points
+from matching.fit import SCALE, TERM_LABELS, TERMS, Weights, pair_points
 from matching.problem import Assignment, Solution
 from matching.solve import Progress, SolveOptions, solve
 
@@ -116,7 +116,7 @@ class MatchResult:
             doc["diff"] = self.diff
         return doc
 
-    def why_not(self, scene_id: str, org_id: str, lang: str = "zh") -> str:
+    def why_not(self, scene_id: str, org_id: str) -> str:
         """Why ``org_id`` is not (or is) in ``scene_id``'s consortium, in one paragraph."""
         return why_not(self, scene_id, org_id)
 
@@ -376,8 +376,6 @@ def why_not(result: MatchResult, scene_id: str, org_id: str) -> str:
     return f"{org.name} × {scene.name}\n" + "\n".join(lines)
 
 
-__all__ = ["MatchParams", "MatchResult", "match", "why_not", "diff_assignments", "LEAD_ROLES"]
-
 
 def compare_results(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Two result documents side by side: membership changes, fit per scene, totals."""
@@ -396,3 +394,34 @@ def compare_results(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
         "memberships": diff,
         "fit_changes": fits,
     }
+
+
+def explain(result: MatchResult, scene_id: str, org_id: str | None = None) -> str:
+    """A scene's consortium with its breakdown and alternates (or why it is unmatched), and,
+    given ``org_id``, why that organisation is or is not in it — as text for the user."""
+    index = result.index
+    scene = index.scenes[scene_id]
+    lines = [f"{scene_id} {scene.name}（{scene.coordinator}，{scene.category}）"]
+    consortium = next((c for c in result.consortia if c["scene"] == scene_id), None)
+    if consortium is None:
+        reason = next(u["reason"] for u in result.unmatched if u["scene"] == scene_id)
+        lines.append(f"  未匹配 unmatched: {reason}")
+    else:
+        lines.append(f"  适配度 fit {consortium['fit']:.1f}")
+        for m in consortium["members"]:
+            name = index.orgs[m["org"]].name
+            extra = f" [{m['category']}]" if m.get("category") else ""
+            lines.append(f"    {m['role']}{extra}: {m['org']} {name}")
+        lines.append("  分项 breakdown:")
+        for term, points in consortium["breakdown"].items():
+            zh, en = TERM_LABELS[term]
+            lines.append(f"    {zh} {en}: {points:.1f}")
+        lines.append("  备选 alternates:")
+        for key, options in consortium["alternates"].items():
+            shown = "；".join(f"{o['org']} {o['name']} ({o['delta']:+.1f}"
+                             f"{'' if o['available'] else '，已满负荷 full'})" for o in options) or "—"
+            lines.append(f"    {key}: {shown}")
+    if org_id:
+        lines.append("")
+        lines.append(result.why_not(scene_id, org_id))
+    return "\n".join(lines)

@@ -1,23 +1,20 @@
-"""Solve a :class:`~matching.problem.Problem`: prune, warm-start, CP-SAT in stages, bound.
+"""Solve a :class:`~matching.problem.Problem`.
 
-1. Preprocess: pins restrict their slot; candidates that conflict with a
-   group's fixed agents or have no capacity go; groups that cannot be
-   completed are left out (they stay unselected).
-0. Independent components (no shared agent or cluster) are solved separately. A
-   transportation problem (one slot per group, nothing else) goes to min-cost flow,
-   which solves it exactly in a fraction of a second.
-2. Prune when the model is large: keep each slot's best candidates (and
-   enough options for every cover, the pins, the previous run's members and
-   the greedy solution's), so the exact model stays small.
-3. Greedy warm start, given to CP-SAT as a hint.
-4. CP-SAT, lexicographic: stage A maximises summed group value (least rule
-   shortfall first), stage B fixes that and maximises the score.
-5. Bounds: CP-SAT's when nothing was pruned; otherwise an LP relaxation of
-   the *full* problem by column generation (:mod:`matching.bound`), so the
-   reported gap holds for the whole problem.
+1. Independent components (no shared agent, no coupled cluster) are solved apart.
+2. A transportation problem (one slot per group, nothing else) goes to min-cost flow,
+   which solves it exactly.
+3. Preprocess: pins restrict their slot; candidates in conflict with a group's fixed
+   agents or without capacity go; groups that cannot be completed stay unselected.
+4. Warm start (:mod:`matching.warm_start`): the better of a greedy and a flow start.
+5. Nothing pruned (the candidates fit ``column_budget``): one CP-SAT search over an
+   exact big-M lexicographic objective; its bound holds for the whole problem.
+6. Otherwise prune to each slot's best candidates by raw and capacity-priced score
+   (plus covers, pins, the previous run's and the warm start's members), search in two
+   stages (A: least rule shortfall, then most value; B: most score with A's value kept),
+   and bound the whole problem by a Lagrangian over every candidate (:mod:`matching.bound`).
 
-Progress goes to ``on_progress``; a :class:`CancelToken` stops the search
-within a fraction of a second (a watcher thread calls ``stop_search``).
+Progress goes to ``on_progress``; every long phase checks the :class:`CancelToken`, and
+a cancelled run returns the best assignment found so far with trivial bounds.
 """
 
 from __future__ import annotations
@@ -363,11 +360,11 @@ class _Reporter:
         self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99)))
 
 
-def _run(model: _Model, objective: Any, maximize: bool, time_limit: float, options: SolveOptions,
+def _run(model: _Model, objective: Any, time_limit: float, options: SolveOptions,
          reporter: _Reporter) -> tuple[Any, Any]:
+    """Maximise ``objective`` within ``time_limit``; cancellable from another thread."""
     cp = model.cp
-    if maximize:
-        model.model.maximize(objective)
+    model.model.maximize(objective)
     solver = cp.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit)
     workers = options.workers or max(1, os.cpu_count() or 1)
@@ -381,13 +378,6 @@ def _run(model: _Model, objective: Any, maximize: bool, time_limit: float, optio
     elif workers <= 4:
         for name in ("max_lp", "default_lp", "quick_restart", "core")[:workers]:
             solver.parameters.subsolvers.append(name)
-    state = {"bound": float("nan")}
-
-    def on_bound(bound: float) -> None:
-        state["bound"] = bound
-
-    solver.best_bound_callback = on_bound
-
     class Callback(cp.CpSolverSolutionCallback):  # type: ignore[name-defined]
         def on_solution_callback(self) -> None:
             reporter.emit(self.objective_value, self.best_objective_bound)
@@ -567,113 +557,104 @@ def _infeasible(start: float, why: str) -> Solution:
 
 
 def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solution:
-    """One component, not flow-structured: prepare, CP-SAT, bounds."""
-    limit = options.time_limit
-    prepared = prepare(problem, options, deadline=start + 0.15 * limit)
+    """One component, not flow-structured: prepare, then one exact search (nothing pruned)
+    or two searches on the pruned model with bounds over every candidate."""
+    prepared = prepare(problem, options, deadline=start + 0.15 * options.time_limit)
     lost = [g.id for g in problem.groups if g.required and g.id in prepared.infeasible]
     if lost:
         return _infeasible(start, "required groups cannot be completed: " + ", ".join(lost))
-    warm = prepared.warm
-    stages: list[dict[str, object]] = []
     if not prepared.groups:
         return Solution("optimal", {}, 0, 0, 0, 0.0, 0, time.perf_counter() - start,
-                        prepared.pruned, prepared.kept, stages)
-    # When pruned, the full-problem bounds need time after the search.
-    reserve = min(0.15 * limit, 10.0) if prepared.columns is not None else 0.0
+                        prepared.pruned, prepared.kept, [])
+    if any(g.required and g.id not in prepared.warm for g in prepared.groups):
+        prepared.warm = {}  # a hint or a fallback that drops a required group is no answer
     model = _Model(problem, prepared, options)
-    cp = model.cp
-    big = model.total_value + 1
-    # Stage A: least shortfall, then most value.
-    primary_expr = model.value - big * model.shortfall
     if prepared.columns is None:
-        return _solve_combined(problem, prepared, model, options, start, stages)
-    greedy_complete = len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm)
-    if any(g.required and g.id not in warm for g in prepared.groups):
-        warm = {}  # a hint or a fallback that drops a required group is no answer
-    if greedy_complete:
+        return _solve_combined(problem, prepared, model, options, start)
+    return _solve_pruned(problem, prepared, model, options, start)
+
+
+def _warm_answer(problem: Problem, prepared: Prepared, start: float,
+                 stages: list[dict[str, object]]) -> Solution:
+    """The search found nothing in time: the warm start is still a valid answer."""
+    warm = prepared.warm
+    value = sum(g.value for g in prepared.groups if g.id in warm)
+    score = _score_of(prepared, warm)
+    value_bound, score_bound, info = _full_bounds(problem, prepared, value, score,
+                                                  time.perf_counter() + 2.0)
+    stages.append(info)
+    return Solution("feasible" if warm else "timeout", warm, value, max(value, value_bound),
+                    score, max(float(score), score_bound), 0, time.perf_counter() - start,
+                    prepared.pruned, prepared.kept, stages)
+
+
+def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: SolveOptions,
+                  start: float) -> Solution:
+    """Stage A (least shortfall, then most value) and stage B (most score, stage A's value
+    kept) on the pruned model; then bounds over every candidate, which need time reserved."""
+    cp = model.cp
+    limit = options.time_limit
+    reserve = min(0.15 * limit, 10.0)
+    warm = prepared.warm
+    stages: list[dict[str, object]] = []
+    big = model.total_value + 1
+    primary_expr = model.value - big * model.shortfall
+    if len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm):
         # Every feasible group is matched and every rule met: no search can do better.
-        stage_a, a_optimal = warm, True
-        primary = a_best = a_bound = model.total_value
-        shortfall = 0
-        stages.append({"stage": "A", "status": "OPTIMAL", "objective": a_best, "bound": a_bound,
-                       "seconds": 0.0, "note": "greedy matched every feasible group"})
+        stage_a, a_best, primary, shortfall = warm, model.total_value, model.total_value, 0
+        stages.append({"stage": "A", "status": "OPTIMAL", "objective": a_best,
+                       "seconds": 0.0, "note": "warm start matched every feasible group"})
     else:
         model.hint(warm)
         budget = limit - reserve - (time.perf_counter() - start)
         reporter = _Reporter(options, "A", start, 0.05, 0.4)
-        solver, status = _run(model, primary_expr, True, 0.4 * budget, options, reporter)
+        solver, status = _run(model, primary_expr, 0.4 * budget, options, reporter)
         if status == cp.INFEASIBLE:
             return _infeasible(start, "the required groups cannot all be selected together")
         if status not in (cp.OPTIMAL, cp.FEASIBLE):
             if options.cancel.cancelled:
                 raise Cancelled(warm)
-            # The search found nothing in time; the greedy assignment is still a valid answer.
-            state = "feasible" if warm else "timeout"
-            greedy_value = sum(g.value for g in prepared.groups if g.id in warm)
-            greedy_score = _score_of(prepared, warm)
             stages.append({"stage": "A", "status": solver.status_name(status),
-                           "note": "greedy kept"})
-            value_bound, score_bound, info = _full_bounds(
-                problem, prepared, greedy_value, greedy_score, time.perf_counter() + 2.0)
-            stages.append(info)
-            return Solution(state, warm, greedy_value, max(greedy_value, value_bound),
-                            greedy_score, max(float(greedy_score), score_bound), 0,
-                            time.perf_counter() - start, prepared.pruned, prepared.kept, stages)
+                           "note": "warm start kept"})
+            return _warm_answer(problem, prepared, start, stages)
         a_best = int(round(solver.objective_value))
-        a_bound = int(solver.best_objective_bound + 1e-6)
-        a_optimal = status == cp.OPTIMAL
         stage_a = model.assignment(solver)
         stages.append({"stage": "A", "status": solver.status_name(status), "objective": a_best,
-                       "bound": a_bound, "seconds": round(solver.wall_time, 3)})
+                       "bound": int(solver.best_objective_bound + 1e-6),
+                       "seconds": round(solver.wall_time, 3)})
         shortfall = (int(solver.value(model.shortfall))
                      if not isinstance(model.shortfall, int) else 0)
         primary = int(solver.value(model.value))
     if options.cancel.cancelled:
-        return Solution("cancelled", stage_a, primary, max(primary, a_bound + big * shortfall),
-                        0, 0.0, shortfall, time.perf_counter() - start, prepared.pruned,
-                        prepared.kept, stages)
-    # Stage B: keep stage A's result, maximise the score.
+        raise Cancelled(stage_a)
     model.model.add(primary_expr >= a_best)
     model.hint(stage_a)
     budget = max(0.1, limit - reserve - (time.perf_counter() - start))
     reporter = _Reporter(options, "B", start, 0.45, 0.45)
-    solver_b, status_b = _run(model, model.score, True, budget, options, reporter)
+    solver_b, status_b = _run(model, model.score, budget, options, reporter)
     if status_b in (cp.OPTIMAL, cp.FEASIBLE):
         assignment = model.assignment(solver_b)
         score = int(round(solver_b.objective_value))
-        score_bound = float(solver_b.best_objective_bound)
-        b_optimal = status_b == cp.OPTIMAL
         stages.append({"stage": "B", "status": solver_b.status_name(status_b), "objective": score,
-                       "bound": score_bound, "seconds": round(solver_b.wall_time, 3)})
+                       "bound": float(solver_b.best_objective_bound),
+                       "seconds": round(solver_b.wall_time, 3)})
     else:
-        assignment, b_optimal = stage_a, False
-        score = _score_of(prepared, stage_a)
-        score_bound = math.inf
-    primary_bound = a_bound if shortfall == 0 else model.total_value
-    pruned = prepared.columns is not None
+        assignment, score = stage_a, _score_of(prepared, stage_a)
     if options.cancel.cancelled:
         raise Cancelled(assignment)  # the user is waiting: trivial bounds, no pricing
-    if pruned or not math.isfinite(score_bound):
-        # Pruned: CP-SAT's bounds speak only of the kept candidates; price the full set.
-        end = max(start + limit, time.perf_counter() + 0.5)
-        primary_bound, score_bound, info = _full_bounds(problem, prepared, primary, score, end)
-        stages.append(info)
-        optimal = False
-    else:
-        optimal = a_optimal and b_optimal and not pruned
-    if options.cancel.cancelled:
-        state = "cancelled"
-    else:
-        state = "optimal" if optimal else "feasible"
+    # CP-SAT's bounds speak only of the kept candidates; price the full set.
+    end = max(start + limit, time.perf_counter() + 0.5)
+    primary_bound, score_bound, info = _full_bounds(problem, prepared, primary, score, end)
+    stages.append(info)
     if options.on_progress:
         options.on_progress(Progress("done", score, score_bound, time.perf_counter() - start, 1.0))
-    return Solution(state, assignment, primary, max(primary, primary_bound), score,
+    return Solution("feasible", assignment, primary, max(primary, primary_bound), score,
                     max(float(score), score_bound), shortfall, time.perf_counter() - start,
                     prepared.pruned, prepared.kept, stages)
 
 
 def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options: SolveOptions,
-                    start: float, stages: list[dict[str, object]]) -> Solution:
+                    start: float) -> Solution:
     """Both stages in one search: M * (value - M' * shortfall) + score, with M above the whole
     score range, which is exactly lexicographic. Used when nothing was pruned (the model is
     small enough that the large coefficients cost less than a second search)."""
@@ -684,26 +665,16 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
     model.hint(prepared.warm)
     budget = max(0.1, options.time_limit - (time.perf_counter() - start))
     reporter = _Reporter(options, "A+B", start, 0.05, 0.9)
-    solver, status = _run(model, weight * primary_expr + model.score, True, budget, options,
-                          reporter)
+    solver, status = _run(model, weight * primary_expr + model.score, budget, options, reporter)
     if status == cp.INFEASIBLE:
         return _infeasible(start, "the required groups cannot all be selected together")
+    stages: list[dict[str, object]] = []
     if status not in (cp.OPTIMAL, cp.FEASIBLE):
-        warm = prepared.warm
-        if any(g.required and g.id not in warm for g in prepared.groups):
-            warm = {}  # a fallback that drops a required group is no answer
         if options.cancel.cancelled:
-            raise Cancelled(warm)
-        state = "feasible" if warm else "timeout"
-        value = sum(g.value for g in prepared.groups if g.id in warm)
-        score = _score_of(prepared, warm)
-        value_bound, score_bound, info = _full_bounds(problem, prepared, value, score,
-                                                      time.perf_counter() + 2.0)
-        stages.extend([{"stage": "A+B", "status": solver.status_name(status),
-                        "note": "greedy kept"}, info])
-        return Solution(state, warm, value, max(value, value_bound), score,
-                        max(float(score), score_bound), 0, time.perf_counter() - start, 0,
-                        prepared.kept, stages)
+            raise Cancelled(prepared.warm)
+        stages.append({"stage": "A+B", "status": solver.status_name(status),
+                       "note": "warm start kept"})
+        return _warm_answer(problem, prepared, start, stages)
     assignment = model.assignment(solver)
     primary = int(solver.value(model.value))
     shortfall = int(solver.value(model.shortfall)) if not isinstance(model.shortfall, int) else 0
@@ -719,7 +690,9 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
     optimal = status == cp.OPTIMAL
     stages.append({"stage": "A+B", "status": solver.status_name(status),
                    "objective": score, "bound": score_bound, "seconds": round(solver.wall_time, 3)})
-    state = "cancelled" if options.cancel.cancelled else ("optimal" if optimal else "feasible")
+    if options.cancel.cancelled:
+        raise Cancelled(assignment)
+    state = "optimal" if optimal else "feasible"
     if options.on_progress:
         options.on_progress(Progress("done", score, score_bound, time.perf_counter() - start, 1.0))
     return Solution(state, assignment, primary, primary_bound, score, score_bound, shortfall,
