@@ -93,47 +93,130 @@ def greedy(problem: Problem, groups: list[Group], tries: int = 8,
     return result
 
 
-def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None) -> Assignment:
-    from ortools.graph.python import min_cost_flow as mcf
+FLOW_ARCS = 48  # best candidates per task that a position's flow considers
 
-    groups_cap, _ = _limits(problem)
+
+def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None,
+               weight: dict[str, int] | None = None) -> Assignment:
+
+    groups_cap, resources = _limits(problem)
     conflicts = _conflicts(problem)
     chosen: dict[str, dict[str, str]] = {g.id: {} for g in groups}
     alive = {g.id for g in groups}
     used: dict[str, int] = defaultdict(int)  # groups joined so far, per agent
+    used_res: dict[tuple[str, str], int] = defaultdict(int)
     depth = max((len(g.slots) for g in groups), default=0)
     big = 1 + max((c.score for g in groups for s in g.slots for c in s.candidates), default=0)
     for position in range(depth):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        flow = mcf.SimpleMinCostFlow()
         tasks: list[tuple[Group, str]] = [(g, g.slots[position].key) for g in groups
                                           if g.id in alive and position < len(g.slots)]
-        n = len(tasks)
-        source, sink = n, n + 1
-        node: dict[str, int] = {}
-        arcs: list[tuple[int, int, str]] = []
-        for t, (g, key) in enumerate(tasks):
-            flow.add_arc_with_capacity_and_unit_cost(source, t, 1, 0)
+        options: list[list[tuple[Candidate, int]]] = []
+        for g, key in tasks:
             members = set(g.fixed) | set(chosen[g.id].values())
             slot = g.slots[position]
-            allowed = None
+            later_keys = {s.key for s in g.slots[position + 1:]}
+            allowed: set[str] | None = None
+            pending: list[tuple[set[str], dict[str, set[str]]]] = []
             for cover in g.covers:
-                done = any(chosen[g.id].get(k) == a for k, a in cover.options)
-                later = any(k == s.key for k, _ in cover.options for s in g.slots[position + 1:])
-                if not done and not later:  # this slot is the cover's last chance
-                    options = {a for k, a in cover.options if k == key}
-                    allowed = options if allowed is None else allowed & options
+                if any(chosen[g.id].get(k) == a for k, a in cover.options):
+                    continue
+                here = {a for k, a in cover.options if k == key}
+                later: dict[str, set[str]] = defaultdict(set)
+                for k, a in cover.options:
+                    if k in later_keys:
+                        later[k].add(a)
+                if not later:  # this slot is the cover's last chance
+                    allowed = here if allowed is None else allowed & here
+                else:
+                    pending.append((here, later))
+            room: dict[tuple[bool, ...], int | None] = {}
+            mine = []
             for c in slot.candidates:
                 if allowed is not None and c.agent not in allowed:
                     continue
                 if conflicts[c.agent] & (members - {c.agent}):
                     continue
-                if c.agent not in node:
-                    node[c.agent] = n + 2 + len(node)
-                arc = flow.add_arc_with_capacity_and_unit_cost(t, node[c.agent], 1,
-                                                               -(big * g.value + c.score))
-                arcs.append((arc, t, c.agent))
+                # The covers this choice leaves to later slots: when they all fall on one
+                # slot, some single later member must reach all of them; the fewer such
+                # members remain, the less this choice is worth.
+                pattern = tuple(c.agent in here for here, _ in pending)
+                if pattern not in room:
+                    left = [later for (_, later), done in zip(pending, pattern, strict=True)
+                            if not done]
+                    keys = set().union(*left) if left else set()
+                    if len(keys) == 1:
+                        k = next(iter(keys))
+                        room[pattern] = len(set.intersection(*(later[k] for later in left)))
+                    else:
+                        room[pattern] = None
+                n_room = room[pattern]
+                if n_room == 0:
+                    continue
+                penalty = 0 if n_room is None else 2 * big * max(0, 16 - n_room) // 16
+                mine.append((c, big * 4 * g.value * (weight or {}).get(g.id, 1) + c.score - penalty))
+            mine.sort(key=lambda cg: -cg[1])
+            options.append(mine[:FLOW_ARCS])
+        picked = _position_flow(tasks, options, chosen, used, used_res, groups_cap, resources)
+        filled = set()
+        for t, c in picked.items():
+            g, key = tasks[t]
+            if c.agent not in g.fixed and c.agent not in chosen[g.id].values():
+                used[c.agent] += 1
+            chosen[g.id][key] = c.agent
+            for res, load in c.loads:
+                used_res[(c.agent, res)] += load
+            filled.add(g.id)
+        for g, _ in tasks:
+            if g.id not in filled:
+                alive.discard(g.id)
+                _release(g, chosen[g.id], used, used_res)
+                chosen[g.id] = {}
+    return {gid: slots for gid, slots in chosen.items() if gid in alive and slots}
+
+
+def _release(g: Group, slots: dict[str, str], used: dict[str, int],
+             used_res: dict[tuple[str, str], int]) -> None:
+    for agent in set(slots.values()) - set(g.fixed):
+        used[agent] -= 1
+    for s in g.slots:
+        for c in s.candidates:
+            if slots.get(s.key) == c.agent:
+                for res, load in c.loads:
+                    used_res[(c.agent, res)] -= load
+
+
+def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Candidate, int]]],
+                   chosen: dict[str, dict[str, str]], used: dict[str, int],
+                   used_res: dict[tuple[str, str], int], groups_cap: dict[str, int | None],
+                   resources: dict[str, dict[str, int]]) -> dict[int, Candidate]:
+    """One slot per task, by min-cost flow (most gain). An agent already in the task's group
+    joins it for free; when the flow overloads an agent's resources, the picks that do not fit
+    are forbidden to that agent and the flow is solved again (a few times)."""
+    from ortools.graph.python import min_cost_flow as mcf
+
+    n = len(tasks)
+    forbidden: set[tuple[int, str]] = set()
+    picked: dict[int, Candidate] = {}
+    for _attempt in range(6):
+        flow = mcf.SimpleMinCostFlow()
+        source, sink = n, n + 1
+        node: dict[str, int] = {}
+        arcs: list[tuple[int, int, Candidate]] = []
+        for t, (g, _) in enumerate(tasks):
+            flow.add_arc_with_capacity_and_unit_cost(source, t, 1, 0)
+            inside = set(chosen[g.id].values()) | set(g.fixed)
+            for c, gain in options[t]:
+                if (t, c.agent) in forbidden:
+                    continue
+                if c.agent in inside:
+                    head = sink  # already a member: no group capacity used
+                else:
+                    if c.agent not in node:
+                        node[c.agent] = n + 2 + len(node)
+                    head = node[c.agent]
+                arcs.append((flow.add_arc_with_capacity_and_unit_cost(t, head, 1, -gain), t, c))
         for agent, nid in node.items():
             cap = groups_cap.get(agent, 1)
             left = n if cap is None else max(0, cap - used[agent])
@@ -142,26 +225,30 @@ def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None
         flow.set_node_supply(source, n)
         flow.set_node_supply(sink, -n)
         if flow.solve() != flow.OPTIMAL:
+            return {}
+        picked = {t: c for arc, t, c in arcs if flow.flow(arc)}
+        # Resources the flow does not see: how many of its picks each agent can carry.
+        by_agent: dict[str, list[tuple[int, Candidate]]] = defaultdict(list)
+        for t, c in picked.items():
+            if c.loads:
+                by_agent[c.agent].append((t, c))
+        over = False
+        for agent, tcs in by_agent.items():
+            room = dict(resources.get(agent, {}))
+            for t, c in sorted(tcs, key=lambda tc: sum(v for _, v in tc[1].loads)):
+                if all(used_res[(agent, r)] + v <= room.get(r, 0) for r, v in c.loads):
+                    for r, v in c.loads:
+                        room[r] = room.get(r, 0) - v
+                else:
+                    forbidden.add((t, agent))
+                    over = True
+        if not over:
             break
-        filled = set()
-        for arc, t, agent in arcs:
-            if flow.flow(arc):
-                g, key = tasks[t]
-                chosen[g.id][key] = agent
-                filled.add(g.id)
-                if agent not in g.fixed and list(chosen[g.id].values()).count(agent) == 1:
-                    used[agent] += 1
-        for g, _ in tasks:
-            if g.id not in filled:
-                alive.discard(g.id)
-                for agent in set(chosen[g.id].values()) - set(g.fixed):
-                    used[agent] -= 1
-                chosen[g.id] = {}
-    return {gid: slots for gid, slots in chosen.items() if gid in alive and slots}
+    return picked
 
 
 def repair(problem: Problem, groups: list[Group], assignment: Assignment,
-           cancel: CancelToken | None = None) -> Assignment:
+           cancel: CancelToken | None = None, weight: dict[str, int] | None = None) -> Assignment:
     """Keep groups (highest value first) while every limit, resource, conflict and cover holds;
     a member that no longer fits is swapped for the slot's best candidate that does, and a
     group is dropped only when no swap makes it fit."""
@@ -200,7 +287,7 @@ def repair(problem: Problem, groups: list[Group], assignment: Assignment,
                     for res, load in c.loads:
                         used_res[(c.agent, res)] += load
 
-    for n, gid in enumerate(sorted(assignment, key=lambda g: -by_id[g].value)):
+    for n, gid in enumerate(sorted(assignment, key=lambda g: -by_id[g].value * (weight or {}).get(g, 1))):
         if cancel is not None and n % 20 == 0:
             cancel.raise_if_cancelled()
         g, slots = by_id[gid], dict(assignment[gid])
@@ -221,10 +308,65 @@ def repair(problem: Problem, groups: list[Group], assignment: Assignment,
     return out
 
 
+def rule_weights(problem: Problem, groups: list[Group],
+                 assignment: Assignment | None = None) -> dict[str, int]:
+    """Weights that favour the groups counting rules depend on: those of a cluster with few
+    groups to spare (or short in ``assignment``), and those carrying a tag the cluster has
+    few of when it needs several tags."""
+    by_cluster: dict[str, list[Group]] = defaultdict(list)
+    for g in groups:
+        by_cluster[g.cluster].append(g)
+    weight: dict[str, int] = {}
+    for rule in problem.rules:
+        members = by_cluster.get(rule.cluster, [])
+        if assignment is not None:
+            chosen = [g for g in members if g.id in assignment]
+            short = (len(chosen) < rule.min_groups
+                     or len({g.tag for g in chosen}) < rule.min_tags)
+            if not short:
+                continue
+            factor = 10
+        else:
+            factor = 3
+        tight = len(members) <= 1.5 * rule.min_groups or assignment is not None
+        tag_count: dict[str, int] = defaultdict(int)
+        for g in members:
+            tag_count[g.tag] += 1
+        for g in members:
+            if tight or (rule.min_tags > 1 and tag_count[g.tag] <= 2):
+                weight[g.id] = factor
+    return weight
+
+
+def _shortfall(problem: Problem, groups: list[Group], assignment: Assignment) -> int:
+    counts: dict[str, int] = defaultdict(int)
+    tags: dict[str, set[str]] = defaultdict(set)
+    for g in groups:
+        if g.id in assignment:
+            counts[g.cluster] += 1
+            tags[g.cluster].add(g.tag)
+    return sum(max(0, r.min_groups - counts[r.cluster]) + max(0, r.min_tags - len(tags[r.cluster]))
+               for r in problem.rules)
+
+
 def flow_start(problem: Problem, groups: list[Group],
                cancel: CancelToken | None = None) -> Assignment:
-    """Slot-position min-cost flows, repaired, then a second pass for the groups left out."""
-    first = repair(problem, groups, _flow_pass(problem, groups, cancel), cancel)
+    """Slot-position min-cost flows, repaired, then a second pass for the groups left out;
+    if a counting rule is still short, once more with its cluster's groups weighted up."""
+    weight = rule_weights(problem, groups)
+    result = _flow_start(problem, groups, cancel, weight)
+    if problem.rules and _shortfall(problem, groups, result):
+        weight = {**weight, **rule_weights(problem, groups, result)}
+        again = _flow_start(problem, groups, cancel, weight)
+        by_id = {g.id: g for g in groups}
+        result = min((result, again), key=lambda a: (
+            _shortfall(problem, groups, a), -sum(by_id[g].value for g in a)))
+    return result
+
+
+def _flow_start(problem: Problem, groups: list[Group], cancel: CancelToken | None,
+                weight: dict[str, int]) -> Assignment:
+    first = repair(problem, groups, _flow_pass(problem, groups, cancel, weight), cancel, weight)
     if len(first) == len(groups):
         return first
     # Second pass: the matched groups keep their members (as fixed choices); the others
@@ -232,29 +374,30 @@ def flow_start(problem: Problem, groups: list[Group],
     rest = [g for g in groups if g.id not in first]
     limits = {a.id: a for a in problem.agents}
     used: dict[str, int] = defaultdict(int)
+    by_id = {g.id: g for g in groups}
     for gid, slots in first.items():
-        fixed = set(next(g for g in groups if g.id == gid).fixed)
-        for a in set(slots.values()) - fixed:
+        for a in set(slots.values()) - set(by_id[gid].fixed):
             used[a] += 1
     from dataclasses import replace
 
     reduced = replace(problem, agents=tuple(
         replace(a, max_groups=None if a.max_groups is None else max(0, a.max_groups - used[a.id]))
         for a in limits.values()))
-    second = _flow_pass(reduced, rest, cancel)
-    return repair(problem, groups, {**first, **second}, cancel)
+    second = _flow_pass(reduced, rest, cancel, weight)
+    return repair(problem, groups, {**first, **second}, cancel, weight)
 
 
 def best_start(problem: Problem, groups: list[Group],
                cancel: CancelToken | None = None) -> Assignment:
-    """The better of the greedy and the flow start (more value, then more score)."""
+    """The better of the greedy and the flow start (least rule shortfall, more value, then
+    more score)."""
     by_id = {g.id: g for g in groups}
 
-    def key(assignment: Assignment) -> tuple[int, int]:
+    def key(assignment: Assignment) -> tuple[int, int, int]:
         value = sum(by_id[g].value for g in assignment)
         score = sum(c.score for g, slots in assignment.items() for s in by_id[g].slots
                     for c in s.candidates if slots.get(s.key) == c.agent)
-        return value, score
+        return -_shortfall(problem, groups, assignment), value, score
 
     candidates = [greedy(problem, groups, cancel=cancel)]
     if len(groups) > 1:

@@ -76,3 +76,52 @@ def test_required_groups_that_cannot_all_be_formed_are_infeasible():
     solution = solve(_two_groups_one_agent((True, True)), SolveOptions(time_limit=10))
     assert solution.status == "infeasible" and solution.assignment == {}
     assert "cannot all be selected" in str(solution.stages[0]["note"])
+
+
+def _lead_algo(gid: str, leads: list[tuple[str, int]], algos: list[tuple[str, int]],
+               cluster: str = "", covers: tuple = ()):
+    from matching.problem import Candidate, Group, Slot
+
+    return Group(gid, (Slot("lead", tuple(Candidate(a, s) for a, s in leads)),
+                       Slot("algorithm", tuple(Candidate(a, s) for a, s in algos))),
+                 cluster=cluster, covers=covers)
+
+
+def test_flow_start_lets_one_agent_fill_two_slots_of_a_group_for_one_membership():
+    from matching.problem import Agent, Problem
+    from matching.warm_start import flow_start
+
+    # X is both maker and algorithm supplier and may join one group: as lead and algorithm
+    # supplier of the same group it joins once.
+    group = _lead_algo("g", [("X", 5)], [("X", 5)])
+    problem = Problem(groups=(group,), agents=(Agent("X", 1),))
+    assert flow_start(problem, [group]) == {"g": {"lead": "X", "algorithm": "X"}}
+
+
+def test_flow_start_prefers_a_lead_that_leaves_the_cover_reachable():
+    from matching.problem import Agent, Cover, Problem
+    from matching.warm_start import flow_start
+
+    # Only lead L1 or algorithm supplier A1 reach the skill; A1 is taken by group h. A flow
+    # by score alone gives g the better lead L2 and then finds no algorithm supplier.
+    g = _lead_algo("g", [("L1", 1), ("L2", 50)], [("A1", 9), ("A2", 1)],
+                   covers=(Cover("skill", (("lead", "L1"), ("algorithm", "A1"))),))
+    h = _lead_algo("h", [("L2", 1), ("L3", 1)], [("A1", 1)],
+                   covers=(Cover("skill", (("algorithm", "A1"),)),))
+    problem = Problem(groups=(g, h), agents=(Agent("L1", 1), Agent("L2", 1), Agent("L3", 1),
+                                             Agent("A1", 1), Agent("A2", 1)))
+    found = flow_start(problem, [g, h])
+    assert found["g"] == {"lead": "L1", "algorithm": "A2"}
+    assert found["h"]["algorithm"] == "A1"
+
+
+def test_flow_start_serves_a_counting_rule_before_a_higher_score():
+    from matching.problem import Agent, CountRule, Problem
+    from matching.warm_start import flow_start
+
+    # One maker for two groups: the rule asks cluster C for one group.
+    c = _lead_algo("c", [("M", 1)], [("A", 1)], cluster="C")
+    d = _lead_algo("d", [("M", 90)], [("B", 90)], cluster="D")
+    problem = Problem(groups=(c, d), agents=(Agent("M", 1), Agent("A", 1), Agent("B", 1)),
+                      rules=(CountRule("C", 1),))
+    assert set(flow_start(problem, [c, d])) == {"c"}
