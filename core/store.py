@@ -320,6 +320,66 @@ class CatalogueStore:
                 unchanged[table] = n_same
         return WriteSummary(added, changed, unchanged)
 
+    def delete(
+        self,
+        *,
+        organizations: Iterable[str] = (),
+        scenes: Iterable[str] = (),
+        partnerships: Iterable[tuple[str, str]] = (),
+        exclusions: Iterable[tuple[str, str]] = (),
+        pins: Iterable[tuple[str, str, str | None]] = (),
+    ) -> Catalogue:
+        """Delete rows by key in one transaction; returns everything removed, the rows that
+        went with them included (a deleted organisation's partnerships, exclusions and pins;
+        a deleted scene's pins), so that ``write(returned)`` puts it all back (undo).
+
+        Raises :class:`CatalogueError` (and deletes nothing) when an organisation still
+        owns scenes that are not deleted with it.
+        """
+        org_ids = sorted(set(organizations))
+        scene_ids = set(scenes)
+        if org_ids:
+            marks = ",".join("?" * len(org_ids))
+            owned = [r for r in self.db.execute(
+                f"SELECT id, owner FROM scenes WHERE owner IN ({marks})", org_ids).fetchall()
+                if r[0] not in scene_ids]
+            if owned:
+                names = ", ".join(sorted({r[1] for r in owned}))
+                raise CatalogueError(
+                    f"{names} 仍拥有场景（{len(owned)} 个），请先删除或转移这些场景 / still owns "
+                    f"{len(owned)} scene(s); delete or reassign them first")
+        orgs = set(org_ids)
+        pair_keys = {tuple(sorted(p)) for p in partnerships}
+        excl_keys = {tuple(sorted(e)) for e in exclusions}
+        pin_keys = {(s, r, c or "") for s, r, c in pins}
+        removed_orgs = [o for o in self.organizations() if o.id in orgs]
+        removed_scenes = [s for s in self.scenes() if s.id in scene_ids]
+        removed_pairs = [partnership_from_dict(r) for r in self._rows("partnerships", "a, b")
+                         if orgs & {r["a"], r["b"]} or (r["a"], r["b"]) in pair_keys
+                         or (r["b"], r["a"]) in pair_keys]
+        removed_excl = [exclusion_from_dict(r) for r in self._rows("exclusions", "a, b")
+                        if orgs & {r["a"], r["b"]} or (r["a"], r["b"]) in excl_keys
+                        or (r["b"], r["a"]) in excl_keys]
+        removed_pins = [pin_from_dict(r)
+                        for r in self._rows("pins", "scene, role, category")
+                        if r["scene"] in scene_ids or r["org"] in orgs
+                        or (r["scene"], r["role"], r["category"] or "") in pin_keys]
+        with self.db.atomic():
+            for p in removed_pins:
+                self.db.execute("DELETE FROM pins WHERE scene = ? AND role = ? AND category = ?",
+                                [p.scene, p.role.value, p.category or ""])
+            for e in removed_excl:
+                self.db.execute("DELETE FROM exclusions WHERE a = ? AND b = ?", [e.a, e.b])
+            for pr in removed_pairs:
+                self.db.execute("DELETE FROM partnerships WHERE a = ? AND b = ?", [pr.a, pr.b])
+            for s in removed_scenes:
+                self.db.execute("DELETE FROM scenes WHERE id = ?", [s.id])
+            for o in removed_orgs:
+                self.db.execute("DELETE FROM organizations WHERE id = ?", [o.id])
+        return Catalogue(organizations=tuple(removed_orgs), scenes=tuple(removed_scenes),
+                         partnerships=tuple(removed_pairs), exclusions=tuple(removed_excl),
+                         pins=tuple(removed_pins))
+
     # -- search --------------------------------------------------------------
 
     def search(self, table: str, query: str, limit: int | None = None) -> list[str]:

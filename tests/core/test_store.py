@@ -112,3 +112,27 @@ def test_runs_are_stored(tmp_path):
                                 result={"format": "scenematch.result"})
         runs = store.runs()
         assert runs[0].id == run_id and runs[0].params == {"time_limit": 10}
+
+
+def test_delete_returns_what_it_removed_and_writing_it_back_restores_the_catalogue():
+    from core.demo import demo_catalogue
+    from core.problems import CatalogueError
+
+    store = CatalogueStore.memory()
+    store.write(demo_catalogue())
+    before = list(store.db.iterdump())
+    catalogue = store.load()
+    owner = catalogue.scenes[0].owner
+    partnered = next(p.a for p in catalogue.partnerships)
+    # An owner of scenes cannot go alone; nothing is deleted.
+    with pytest.raises(CatalogueError, match="仍拥有场景"):
+        store.delete(organizations=[owner])
+    assert list(store.db.iterdump()) == before
+    owned = [s.id for s in catalogue.scenes if s.owner == owner]
+    removed = store.delete(organizations=[owner, partnered], scenes=owned)
+    assert {o.id for o in removed.organizations} == {owner, partnered}
+    assert removed.partnerships and all(partnered in (p.a, p.b) or owner in (p.a, p.b)
+                                        for p in removed.partnerships)
+    assert store.count("scenes") == len(catalogue.scenes) - len(owned)
+    store.write(removed)
+    assert store.load() == catalogue  # (row ids in the search index may differ)
