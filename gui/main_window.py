@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
         stack.indexChanged.connect(self._undo_texts)
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
-        self.act_find = self._action("find", self.find, QKeySequence(std.Find))
+        self.act_find = self._action("find", self.find_in_view, QKeySequence(std.Find))
         self.act_prefs = self._action("preferences", self.preferences, "Ctrl+,")
         self.act_about = self._action("about", self.about)
         self.lang_group = QActionGroup(self)
@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
-        last = int(s.value("window/view", 0) or 0)
+        last = int(str(s.value("window/view", 0) or 0))
         self.show_view(last if 0 <= last < len(self.views) else 0)
         self._remember_recent(self.session.path)
 
@@ -237,8 +237,8 @@ class MainWindow(QMainWindow):
     def recent_files(self) -> list[str]:
         value = settings().value("recent", [])
         if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def _remember_recent(self, path: Path | None) -> None:
         if path is None:
@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
         return next(v for v in self.views if v.key == key)
 
     @Slot()
-    def find(self) -> None:
+    def find_in_view(self) -> None:
         view = self.stack.currentWidget()
         if isinstance(view, View) and not view.focus_search():
             for n, other in enumerate(self.views):

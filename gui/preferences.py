@@ -22,7 +22,7 @@ DEFAULT_TIME_LIMIT = 30.0
 def time_limit_setting() -> float:
     """The default time limit of a matching run, in seconds."""
     try:
-        return float(QSettings().value("matching/time_limit", DEFAULT_TIME_LIMIT))
+        return float(str(QSettings().value("matching/time_limit", DEFAULT_TIME_LIMIT)))
     except (TypeError, ValueError):
         return DEFAULT_TIME_LIMIT
 
