@@ -57,6 +57,18 @@ class Status(StrEnum):
     DEPLOYED = "deployed"
 
 
+class PlanChoice(StrEnum):
+    """Whether a scene is in its coordinator's plan.
+
+    ``include``: in the plan's candidate pool, the matcher may choose it;
+    ``exclude``: not in the plan, never matched; ``require``: must get a consortium.
+    """
+
+    INCLUDE = "include"
+    EXCLUDE = "exclude"
+    REQUIRE = "require"
+
+
 class PlanKind(StrEnum):
     """Who owns a plan: a province or a central SOE."""
 
@@ -215,6 +227,12 @@ class Scene:
     status: Status = Status.CANDIDATE
     robots_deployed: int = 0
     tags: tuple[str, ...] = ()
+    plan: PlanChoice = PlanChoice.INCLUDE
+
+    @property
+    def in_plan(self) -> bool:
+        """True unless the scene is excluded from its coordinator's plan."""
+        return self.plan is not PlanChoice.EXCLUDE
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.model import Catalogue, PlanKind, PlanRule, Scene
+from core.model import Catalogue, PlanChoice, PlanKind, PlanRule, Scene
 from core.taxonomy import taxonomy
 
 
@@ -23,6 +23,8 @@ class PlanStatus:
     scenes: int
     fields: tuple[str, ...]
     robots: int
+    required: int = 0  # of ``scenes``, how many are required
+    excluded: int = 0  # the coordinator's scenes left out of the plan (not in ``scenes``)
 
     @property
     def missing_scenes(self) -> int:
@@ -65,15 +67,23 @@ def default_rule(coordinator: str) -> PlanRule:
     return PlanRule(coordinator, kind, int(term.get("min_scenes")), int(term.get("min_fields")))
 
 
+def plan_status(catalogue: Catalogue, coordinator: str,
+                scenes: Iterable[Scene] | None = None) -> PlanStatus:
+    """One coordinator's status, counting its ``scenes`` (default: the catalogue's) that
+    are in the plan (scenes whose plan choice is ``exclude`` do not count)."""
+    rule = next((p for p in catalogue.plans if p.coordinator == coordinator), None)
+    chosen = [s for s in (catalogue.scenes if scenes is None else scenes)
+              if s.coordinator == coordinator]
+    mine = [s for s in chosen if s.in_plan]
+    fields = tuple(sorted({s.field.value for s in mine}))
+    return PlanStatus(rule or default_rule(coordinator), rule is None, len(mine), fields,
+                      sum(s.robots for s in mine),
+                      required=sum(s.plan is PlanChoice.REQUIRE for s in mine),
+                      excluded=len(chosen) - len(mine))
+
+
 def plan_statuses(catalogue: Catalogue, scenes: Iterable[Scene] | None = None) -> list[PlanStatus]:
-    """Every coordinator's status, counting ``scenes`` (default: every scene in the catalogue)."""
-    rules = {p.coordinator: p for p in catalogue.plans}
+    """Every coordinator's status, counting ``scenes`` (default: every scene in the catalogue)
+    that are in the plan: scenes whose plan choice is ``exclude`` do not count."""
     chosen = list(catalogue.scenes if scenes is None else scenes)
-    out = []
-    for coordinator in catalogue.coordinators():
-        mine = [s for s in chosen if s.coordinator == coordinator]
-        rule = rules.get(coordinator) or default_rule(coordinator)
-        fields = tuple(sorted({s.field.value for s in mine}))
-        out.append(PlanStatus(rule, coordinator not in rules, len(mine), fields,
-                              sum(s.robots for s in mine)))
-    return out
+    return [plan_status(catalogue, c, chosen) for c in catalogue.coordinators()]

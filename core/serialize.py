@@ -19,6 +19,7 @@ from core.model import (
     Ownership,
     Partnership,
     Pin,
+    PlanChoice,
     PlanKind,
     PlanRule,
     Product,
@@ -117,6 +118,7 @@ def scene_to_dict(s: Scene) -> dict[str, Any]:
         "status": s.status.value,
         "robots_deployed": s.robots_deployed,
         "tags": list(s.tags),
+        "plan": s.plan.value,
     }
 
 
@@ -159,6 +161,7 @@ def scene_from_dict(d: dict[str, Any]) -> Scene:
         status=Status(d.get("status") or Status.CANDIDATE),
         robots_deployed=int(d.get("robots_deployed") or 0),
         tags=tuple(d.get("tags") or ()),
+        plan=PlanChoice(d.get("plan") or PlanChoice.INCLUDE),
     )
 
 
@@ -191,6 +194,14 @@ def prune(value: Any) -> Any:
     return value
 
 
+def _scene_export(s: Scene) -> dict[str, Any]:
+    """A scene for export: the ``plan`` extension key only when it is not the default."""
+    d = scene_to_dict(s)
+    if s.plan is PlanChoice.INCLUDE:
+        del d["plan"]
+    return d
+
+
 def catalogue_to_dict(c: Catalogue) -> dict[str, Any]:
     """The whole catalogue as a ``scenematch.catalogue`` version 1 document."""
     return {
@@ -198,7 +209,7 @@ def catalogue_to_dict(c: Catalogue) -> dict[str, Any]:
         "version": VERSION,
         "name": c.name,
         "organizations": [prune(org_to_dict(o)) for o in c.organizations],
-        "scenes": [prune(scene_to_dict(s)) for s in c.scenes],
+        "scenes": [prune(_scene_export(s)) for s in c.scenes],
         "partnerships": [prune(asdict(p)) for p in c.partnerships],
         "exclusions": [prune(asdict(e)) for e in c.exclusions],
         "pins": [pin_to_dict(p) for p in c.pins],

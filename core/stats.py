@@ -29,6 +29,7 @@ def catalogue_stats(catalogue: Catalogue) -> dict[str, Any]:
         "by_field": dict(Counter(s.field.value for s in scenes).most_common()),
         "by_category": dict(Counter(s.category for s in scenes).most_common()),
         "by_status": dict(Counter(s.status.value for s in scenes).most_common()),
+        "by_plan": dict(Counter(s.plan.value for s in scenes).most_common()),
         "by_role": dict(Counter(r.value for o in catalogue.organizations for r in o.roles).most_common()),
         "by_province": dict(Counter(o.province for o in catalogue.organizations).most_common()),
         "by_coordinator": dict(Counter(s.coordinator for s in scenes).most_common()),
@@ -42,6 +43,8 @@ def catalogue_stats(catalogue: Catalogue) -> dict[str, Any]:
                 "scenes": p.scenes,
                 "fields": list(p.fields),
                 "robots": p.robots,
+                "required": p.required,
+                "excluded": p.excluded,
                 "compliant": p.compliant,
                 "shortfalls": p.shortfalls("en"),
                 "shortfalls_zh": p.shortfalls("zh"),
@@ -87,6 +90,8 @@ def format_stats(stats: dict[str, Any], lang: str = "zh") -> str:
     block("按场景类别 By category" if zh else "By category", stats["by_category"])
     block("按角色 By role" if zh else "By role", stats["by_role"], "roles")
     block("按状态 By status" if zh else "By status", stats["by_status"], "statuses")
+    if "by_plan" in stats:
+        block("按计划选择 By plan choice" if zh else "By plan choice", stats["by_plan"], "plan_choices")
     block("按省份（组织） By province" if zh else "By province", stats["by_province"])
     block("按组织单位（场景） By coordinator" if zh else "By coordinator", stats["by_coordinator"])
     lines.append("")
@@ -98,6 +103,8 @@ def format_stats(stats: dict[str, Any], lang: str = "zh") -> str:
         note = "" if p["compliant"] else "  " + "; ".join(p["shortfalls_zh" if zh else "shortfalls"])
         default = " (default)" if p["default_rule"] else ""
         scenes = f"{p['scenes']} 个场景" if zh else f"{p['scenes']} scenes"
+        if p.get("excluded"):
+            scenes += f"（另有 {p['excluded']} 个已排除）" if zh else f" (+{p['excluded']} excluded)"
         rule_word = "规则" if zh else "rule"
         lines.append(f"  {mark} {p['coordinator']}{default}: {scenes} [{fields}] {rule_word} {rule}{note}")
     return "\n".join(lines)

@@ -109,7 +109,13 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         db.table(table).enable_fts(list(columns), tokenize="trigram", create_triggers=True)
 
 
-SCHEMA_VERSION = 1  # number of migrations above; bump with each new one
+@migrations()
+def m002_plan_choice(db: sqlite_utils.Database) -> None:
+    """Scenes get their plan choice: include (default), exclude or require."""
+    db.execute("ALTER TABLE scenes ADD COLUMN plan TEXT NOT NULL DEFAULT 'include'")
+
+
+SCHEMA_VERSION = 2  # number of migrations above; bump with each new one
 
 
 @dataclass(frozen=True)
@@ -328,6 +334,7 @@ class CatalogueStore:
         partnerships: Iterable[tuple[str, str]] = (),
         exclusions: Iterable[tuple[str, str]] = (),
         pins: Iterable[tuple[str, str, str | None]] = (),
+        plans: Iterable[str] = (),
     ) -> Catalogue:
         """Delete rows by key in one transaction; returns everything removed, the rows that
         went with them included (a deleted organisation's partnerships, exclusions and pins;
@@ -364,7 +371,12 @@ class CatalogueStore:
                         for r in self._rows("pins", "scene, role, category")
                         if r["scene"] in scene_ids or r["org"] in orgs
                         or (r["scene"], r["role"], r["category"] or "") in pin_keys]
+        plan_keys = set(plans)
+        removed_plans = [plan_from_dict(r) for r in self._rows("plans", "coordinator")
+                         if r["coordinator"] in plan_keys]
         with self.db.atomic():
+            for rule in removed_plans:
+                self.db.execute("DELETE FROM plans WHERE coordinator = ?", [rule.coordinator])
             for p in removed_pins:
                 self.db.execute("DELETE FROM pins WHERE scene = ? AND role = ? AND category = ?",
                                 [p.scene, p.role.value, p.category or ""])
@@ -378,7 +390,7 @@ class CatalogueStore:
                 self.db.execute("DELETE FROM organizations WHERE id = ?", [o.id])
         return Catalogue(organizations=tuple(removed_orgs), scenes=tuple(removed_scenes),
                          partnerships=tuple(removed_pairs), exclusions=tuple(removed_excl),
-                         pins=tuple(removed_pins))
+                         pins=tuple(removed_pins), plans=tuple(removed_plans))
 
     # -- search --------------------------------------------------------------
 

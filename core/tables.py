@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.model import Field as SceneField
-from core.model import Ownership, PlanKind, Role, Setting, Status
+from core.model import Ownership, PlanChoice, PlanKind, Role, Setting, Status
 
 
 class Kind(StrEnum):
@@ -178,6 +178,8 @@ SCENES = Table(
         C("status", "状态", K.CODE, enum=Status, suggest="statuses"),
         C("robots_deployed", "已部署台数", K.INT, minimum=0),
         C("tags", "标签", K.LIST),
+        C("plan", "计划选择", K.CODE, enum=PlanChoice, suggest="plan_choices",
+          note="纳入（默认，可由匹配选中）、排除（不在计划中，不参与匹配）、必选（必须组建联合体）"),
     ),
 )
 

@@ -121,7 +121,9 @@ class Session(QObject):
                          partnerships=[(p.a, p.b) for p in new.partnerships if p not in old.partnerships],
                          exclusions=[(e.a, e.b) for e in new.exclusions if e not in old.exclusions],
                          pins=[(p.scene, p.role.value, p.category) for p in new.pins
-                               if p not in old.pins])
+                               if p not in old.pins],
+                         plans=[r.coordinator for r in new.plans
+                                if r.coordinator not in {o.coordinator for o in old.plans}])
             store.write(old)
 
         self.edit(text, lambda store: store.write(new), undo)

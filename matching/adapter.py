@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from core.model import LEAD_ROLES, Catalogue, Organization, Role, Scene
+from core.model import LEAD_ROLES, Catalogue, Organization, PlanChoice, Role, Scene
 from core.plan_rules import default_rule
 from core.progress import CancelToken
 from matching.fit import (
@@ -39,6 +39,7 @@ from matching.problem import (
 
 LEAD, ALGORITHM, INSTITUTE, COMPONENT = "lead", "algorithm", "institute", "component"
 ROBOTS = "robots"
+EXCLUDED_REASON = "不在计划中（计划选择为“排除”） / excluded from the plan"
 
 
 def slot_key(role: Role, category: str | None = None) -> str:
@@ -221,6 +222,19 @@ def build_problem(
     for scene in scenes:
         if cancel is not None:
             cancel.raise_if_cancelled()
+        if scene.plan is PlanChoice.EXCLUDE:
+            # Out of the plan: a group nobody can fill, so it is never chosen, never counts
+            # towards the plan rule, and the result lists it as unmatched with this reason.
+            index.infeasible[scene.id] = EXCLUDED_REASON
+            index.base[scene.id] = weights.readiness * readiness(scene)
+            for key in scene_slots(scene):
+                index.candidates[(scene.id, key)] = ()
+            groups.append(Group(
+                id=scene.id, slots=tuple(Slot(key, ()) for key in scene_slots(scene)),
+                value=to_int(scene.priority), base_score=to_int(index.base[scene.id]),
+                cluster=scene.coordinator, tag=scene.field.value, fixed=(scene.owner,),
+            ))
+            continue
         slots: list[Slot] = []
         why_not: list[str] = []
         for key in scene_slots(scene):
@@ -276,7 +290,7 @@ def build_problem(
         groups.append(Group(
             id=scene.id, slots=tuple(slots), value=to_int(scene.priority), base_score=to_int(base),
             cluster=scene.coordinator, tag=scene.field.value, covers=tuple(covers),
-            fixed=(scene.owner,),
+            fixed=(scene.owner,), required=scene.plan is PlanChoice.REQUIRE,
         ))
 
     agents = tuple(
