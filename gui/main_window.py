@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         self.views: list[View] = []
         self.sidebar = QListWidget(self)
         self.sidebar.setObjectName("sidebar")
-        self.sidebar.setMaximumWidth(180)
+        self.sidebar.setMaximumWidth(200)
         self.stack = QStackedWidget(self)
         for key, module_name, class_name in VIEWS:
             if importlib.util.find_spec(module_name) is None:
@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([150, 10_000])  # the sidebar as narrow as its labels
         layout.addWidget(splitter, 1)
         layout.addWidget(self.tasks)
         self.setCentralWidget(central)

@@ -323,7 +323,7 @@ class NetworkView(View):
         else:
             # Fruchterman-Reingold in numpy: below 500 nodes networkx needs no scipy (which
             # SceneMatch does not ship); NODE_LIMIT keeps every drawing below that.
-            k = 1.5 / math.sqrt(g.number_of_nodes())
+            k = 4.0 / math.sqrt(g.number_of_nodes())  # room between the nodes
             layout = nx.spring_layout(g, k=k, seed=7, weight="weight", iterations=60,
                                       method="force")
         spread = 60.0 * math.sqrt(max(1, g.number_of_nodes()))
