@@ -38,7 +38,10 @@ from matching.warm_start import best_start
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress report: stage, best objective and bound so far, seconds elapsed."""
+    """A progress report: stage, best objective and bound so far, seconds elapsed.
+
+    Stage "A" reports the primary objective (summed value less rule shortfall); stages
+    "B", "A+B" and "done" report the score (fit points × SCALE) and its bound."""
 
     stage: str
     objective: float
@@ -348,13 +351,20 @@ class _Model:
 
 class _Reporter:
     def __init__(self, options: SolveOptions, stage: str, start: float, base: float, span: float,
-                 ) -> None:
+                 split: tuple[int, int] | None = None) -> None:
         self.options, self.stage, self.start, self.base, self.span = options, stage, start, base, span
         self.bound = float("nan")
+        self.split = split  # (weight, score floor) of a combined objective weight * primary + score
 
     def emit(self, objective: float, bound: float) -> None:
         if self.options.on_progress is None:
             return
+        if self.split is not None:
+            # The incumbent's primary part, then its score and the score bound at that primary
+            # (as the final report computes them).
+            weight, floor = self.split
+            primary = (objective - floor) // weight
+            objective, bound = objective - weight * primary, bound - weight * primary
         elapsed = time.perf_counter() - self.start
         frac = self.base + self.span * min(1.0, elapsed / max(self.options.time_limit, 1e-3))
         self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99)))
@@ -664,7 +674,7 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
     primary_expr = model.value - big * model.shortfall
     model.hint(prepared.warm)
     budget = max(0.1, options.time_limit - (time.perf_counter() - start))
-    reporter = _Reporter(options, "A+B", start, 0.05, 0.9)
+    reporter = _Reporter(options, "A+B", start, 0.05, 0.9, (weight, model.score_floor))
     solver, status = _run(model, weight * primary_expr + model.score, budget, options, reporter)
     if status == cp.INFEASIBLE:
         return _infeasible(start, "the required groups cannot all be selected together")

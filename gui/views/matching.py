@@ -441,11 +441,11 @@ class MatchingView(View):
 
             def progress(p: Any) -> None:
                 bound, objective = float(p.bound), float(p.objective)
-                if p.stage == "done":  # the final report is in points × SCALE
+                if p.stage != "A":  # fit points × SCALE (stage A: summed priority × SCALE)
                     bound, objective = bound / SCALE, objective / SCALE
                 gap = (bound - objective) / abs(bound) if bound and bound == bound else 0.0
                 stage = pick(p.stage, STAGE_LABELS)
-                best, top = (f"{v:,.1f}" if p.stage == "done" else f"{v:,.0f}" for v in (objective, bound))
+                best, top = (f"{v:,.1f}" for v in (objective, bound))
                 on_progress(p.fraction, tr(
                     f"{stage}：最优目标 {best}，上界 {top}，差距 {max(gap, 0):.2%}，{p.seconds:.1f} 秒",
                     f"{stage}: best {best}, bound {top}, gap {max(gap, 0):.2%}, {p.seconds:.1f} s"))
