@@ -44,7 +44,10 @@ def main() -> int:
                                 params=doc.get("params", {}), result=doc)
         window.session.set_result(doc, run_id)
         suffix = "" if lang == "zh" else f"-{lang}"
+        lead = next(m["org"] for m in doc["consortia"][0]["members"] if m["role"] == "maker")
         for n, view in enumerate(window.views):
+            if view.key == "opportunities":
+                window.session.org_selected.emit(lead)  # an enterprise looking at itself
             window.show_view(n)
             for _ in range(20):
                 QApplication.processEvents()
