@@ -134,6 +134,19 @@ def hard_rule_problems(scene: Scene, org: Organization, key: str, index: Index) 
     return out
 
 
+def make_index(catalogue: Catalogue, weights: Weights, scenes: list[Scene] | None = None) -> Index:
+    """The lookups, partnership strengths and exclusions of ``scenes`` (default: all), without
+    candidate lists: what explanations and opportunity rankings need."""
+    chosen = catalogue.scenes if scenes is None else scenes
+    index = Index(catalogue, weights, catalogue.org_by_id(), {s.id: s for s in chosen})
+    for p in catalogue.partnerships:
+        pair = frozenset((p.a, p.b))
+        index.strength[pair] = max(p.strength, index.strength.get(pair, 0.0))
+    for e in catalogue.exclusions:
+        index.excluded[frozenset((e.a, e.b))] = e.reason
+    return index
+
+
 def build_problem(
     catalogue: Catalogue,
     weights: Weights | None = None,
@@ -144,14 +157,9 @@ def build_problem(
 
     Raises :class:`~core.progress.Cancelled` soon after ``cancel`` is set."""
     weights = weights or Weights()
-    orgs = catalogue.org_by_id()
     scenes = [s for s in catalogue.scenes if coordinator is None or s.coordinator == coordinator]
-    index = Index(catalogue, weights, orgs, {s.id: s for s in scenes})
-    for p in catalogue.partnerships:
-        index.strength[frozenset((p.a, p.b))] = max(p.strength, index.strength.get(
-            frozenset((p.a, p.b)), 0.0))
-    for e in catalogue.exclusions:
-        index.excluded[frozenset((e.a, e.b))] = e.reason
+    index = make_index(catalogue, weights, scenes)
+    orgs = index.orgs
 
     by_role: dict[Role, list[Organization]] = defaultdict(list)
     for org in catalogue.organizations:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.model import Catalogue, Role
-from matching.adapter import Index, hard_rule_problems, scene_slots, slot_roles
+from matching.adapter import Index, hard_rule_problems, make_index, scene_slots, slot_roles
 from matching.fit import Weights, pair_points
 
 
@@ -33,17 +33,6 @@ class Opportunity:
     problems: tuple[str, ...]  # the hard rules it breaks (empty when eligible)
 
 
-def make_index(catalogue: Catalogue, weights: Weights | None = None) -> Index:
-    """The adapter's index without the candidate lists (lookups, strengths, exclusions)."""
-    index = Index(catalogue, weights or Weights(), catalogue.org_by_id(), catalogue.scene_by_id())
-    for p in catalogue.partnerships:
-        pair = frozenset((p.a, p.b))
-        index.strength[pair] = max(p.strength, index.strength.get(pair, 0.0))
-    for e in catalogue.exclusions:
-        index.excluded[frozenset((e.a, e.b))] = e.reason
-    return index
-
-
 def opportunities(catalogue: Catalogue, org_id: str, weights: Weights | None = None,
                   index: Index | None = None) -> list[Opportunity]:
     """Every slot of every scene ``org_id`` has a role for: eligible first by descending
@@ -52,7 +41,7 @@ def opportunities(catalogue: Catalogue, org_id: str, weights: Weights | None = N
     Slots the organisation has no role for are left out, and so is the user-unit place of
     its own scenes (that is not a slot). Raises ``KeyError`` for an unknown organisation.
     """
-    index = index or make_index(catalogue, weights)
+    index = index or make_index(catalogue, weights or Weights())
     org = index.orgs[org_id]
     roles = set(org.roles)
     out: list[Opportunity] = []
