@@ -7,7 +7,7 @@ from importlib import resources
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-FONT_FILE = "DroidSansFallbackFull.ttf"
+FONT_FILE = "SceneSans.ttf"
 
 
 def install_cjk_font(app: QApplication) -> str:

@@ -10,18 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from core.model import Organization, Scene
+from core.taxonomy import taxonomy
 
 TERMS = ("capability", "experience", "locality", "partnership", "readiness", "spare_capacity")
-TERM_LABELS = {
-    "capability": ("能力裕度", "Capability margin"),
-    "experience": ("类别经验", "Experience in the category"),
-    "locality": ("本地化", "Locality"),
-    "partnership": ("既往合作", "Prior partnership"),
-    "readiness": ("场景成熟度", "Scene readiness"),
-    "spare_capacity": ("富余能力", "Spare capacity"),
-    "concentration": ("集中度惩罚", "Concentration penalty"),
-    "lead_spread": ("整机分散度惩罚", "Lead spread penalty"),
-}
+# Display labels (zh, en) of every term; the taxonomy is their one home (reports use it too).
+TERM_LABELS = {t.value: (t.zh, t.en) for t in taxonomy().terms("fit_terms")}
 SCALE = 100  # solver integers are points × SCALE
 
 

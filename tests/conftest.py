@@ -105,3 +105,28 @@ def small_json(tmp_path: Path) -> Path:
     path = tmp_path / "small.json"
     path.write_text(json.dumps(small_doc(), ensure_ascii=False), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_result() -> dict[str, Any]:
+    """A match result document over the whole demo catalogue (solved once per session)."""
+    from core.demo import demo_catalogue
+    from matching.engine import MatchParams, match
+
+    return match(demo_catalogue(), MatchParams(time_limit=20, workers=1)).to_dict()
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path, demo_result: dict[str, Any]) -> Path:
+    """A catalogue file holding the demo catalogue and one stored run (``demo_result``)."""
+    from core.demo import install_demo
+    from core.store import CatalogueStore
+
+    path = tmp_path / "demo.scenematch.db"
+    with CatalogueStore.open(path) as store:
+        install_demo(store)
+        store.save_run(coordinator=None, status=demo_result["status"],
+                       objective=demo_result["objective"], bound=demo_result["bound"],
+                       gap=demo_result["gap"], seconds=demo_result["seconds"],
+                       params=demo_result["params"], result=demo_result)
+    return path

@@ -1,0 +1,466 @@
+"""The PDF house style every SceneMatch report shares (reportlab; no Qt).
+
+- **Font**: the TrueType CJK font shipped in resources/fonts is registered once and embedded
+  (subset) in every PDF, so the documents read on machines without Chinese fonts.
+  ``UnicodeCIDFont('STSong-Light')`` would not be embedded (see STYLE.md).
+- **Escaping**: user text is data. :func:`esc` escapes it before it enters Paragraph markup;
+  :func:`para` and :func:`cell` always escape.
+- **Line breaking**: reportlab's CJK wrapper lets a line start with ，；：！？ and hangs at most
+  one closing mark. :func:`cjk_split` (installed in place of ``cjkFragSplit``) hangs up to two
+  closing marks in the margin and otherwise pulls the previous character down, so no line
+  starts with a character of :data:`NO_LINE_START`, and no line ends with an opening bracket.
+- **Pages**: A4, a header with the catalogue name and the date, "第 n 页 / 共 m 页" in the
+  footer (:class:`NumberedCanvas` defers drawing until the page count is known), an optional
+  table of contents fed by ``H1``/``H2`` headings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as _xml_escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas as rl_canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    PageTemplate,
+    Paragraph,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus import paragraph as rl_paragraph
+from reportlab.platypus.tableofcontents import TableOfContents
+
+FONT = "SceneSans"
+FONT_FILE = "SceneSans.ttf"
+
+PAGE = A4
+MARGIN = 18 * mm
+CONTENT_WIDTH = PAGE[0] - 2 * MARGIN
+
+# Chinese typography (GB/T 15834 punctuation, 行首禁则): closing marks never start a line.
+NO_LINE_START = frozenset(
+    "，。；：！？、）》」』】〕〗〉’”…‥·"
+    "!),.:;?]}%‰℃°′″"
+    "ー々〻ゝゞヽヾ〜～"
+)
+# Opening marks never end a line.
+NO_LINE_END = frozenset("（《「『【〔〖〈‘“([{£¥$￥＄")
+MAX_HANG = 2
+
+INK = colors.HexColor("#1f2933")
+MUTED = colors.HexColor("#616e7c")
+ACCENT = colors.HexColor("#9b1c1c")  # the red of official documents, used sparingly
+RULE = colors.HexColor("#cbd2d9")
+HEAD_BG = colors.HexColor("#eef1f4")
+GOOD = colors.HexColor("#1e7b34")
+BAD = colors.HexColor("#b42318")
+SERIES = [colors.HexColor(c) for c in
+          ("#1f5f99", "#c8553d", "#2a9d8f", "#e9c46a", "#6d597a", "#8ab17d", "#e76f51", "#577590")]
+
+
+# -- font ----------------------------------------------------------------------
+
+@cache
+def register_fonts() -> str:
+    """Register the shipped CJK TrueType font under :data:`FONT` (once); returns its name.
+
+    The font is read through ``importlib.resources`` so a frozen build finds it too. The
+    same face serves bold and italic (``<b>`` in markup must not fail); headings get weight
+    from size and colour instead.
+    """
+    data = resources.files("resources.fonts").joinpath(FONT_FILE).read_bytes()
+    import io
+
+    pdfmetrics.registerFont(TTFont(FONT, io.BytesIO(data)))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT, italic=FONT, boldItalic=FONT)
+    _install_line_breaking()
+    return FONT
+
+
+@cache
+def _glyphs() -> frozenset[int]:
+    register_fonts()
+    face = pdfmetrics.getFont(FONT).face
+    return frozenset(face.charToGlyph)
+
+
+def printable(text: str) -> str:
+    """``text`` with characters the font has no glyph for (emoji, rare symbols) replaced by
+    "□", so the page never shows an invisible gap where user text was."""
+    glyphs = _glyphs()
+    # Characters beyond the BMP (emoji) get a malformed ToUnicode entry from reportlab,
+    # which breaks text extraction, so they are replaced even when the font has them.
+    return "".join(c if (ord(c) in glyphs and ord(c) <= 0xFFFF) or c in "\n\t" else "□"
+                   for c in text)
+
+
+# -- escaping ------------------------------------------------------------------
+
+def esc(value: object) -> str:
+    """User text made safe for Paragraph markup: ``&``, ``<``, ``>`` escaped, missing
+    glyphs replaced (:func:`printable`), ``None`` as empty, line breaks kept."""
+    if value is None:
+        return ""
+    text = printable(str(value))
+    return _xml_escape(text).replace("\n", "<br/>")
+
+
+# -- line breaking ---------------------------------------------------------------
+
+def cjk_split(frags: Any, maxWidths: Sequence[float], calcBounds: Any,  # noqa: N803
+              encoding: str = "utf8") -> Any:
+    """reportlab's ``cjkFragSplit`` with Chinese line-breaking rules (see module docstring).
+
+    Same signature and result as the original, which it replaces inside
+    ``reportlab.platypus.paragraph`` (installed by :func:`register_fonts`).
+    """
+    from unicodedata import category
+
+    cjk_u = rl_paragraph.cjkU
+    make_line = rl_paragraph.makeCJKParaLine
+    fuzz = rl_paragraph._FUZZ
+    glyphs: list[Any] = []
+    for f in frags:
+        text = f.text
+        if isinstance(text, bytes):
+            text = text.decode(encoding)
+        if text:
+            glyphs.extend(cjk_u(t, f, encoding) for t in text)
+        else:
+            glyphs.append(cjk_u(text, f, encoding))
+
+    def width(k: int, max_width: float) -> float:
+        w = glyphs[k].width
+        if hasattr(w, "normalizedValue"):
+            w._normalizer = max_width
+            w = w.normalizedValue(max_width)
+        return float(w)
+
+    lines: list[Any] = []
+    n = len(glyphs)
+    start = 0
+    max_width = maxWidths[0]
+    while start < n:
+        used = 0.0
+        i = start
+        hard_break = False
+        while i < n:
+            w = width(i, max_width)
+            if hasattr(glyphs[i].frag, "lineBreak"):
+                used += w
+                i += 1
+                hard_break = True
+                break
+            if used + w > max_width + fuzz and i > start:
+                break
+            used += w
+            i += 1
+        if not hard_break and i < n:
+            # i is the first glyph of the next line.
+            if ord(glyphs[i][:1] or " ") < 0x3000 and category(glyphs[i][:1] or " ") != "Zs":
+                # inside a Latin word or number: go back to a space or a CJK glyph, at most
+                # half the line, so "IP67" or "2026" is not cut in two.
+                limit = (start + i) // 2
+                for j in range(i - 1, limit, -1):
+                    ch = glyphs[j][:1] or " "
+                    if category(ch) == "Zs" or ord(ch) >= 0x3000:
+                        i = j + 1
+                        break
+            hang = 0
+            while i < n and hang < MAX_HANG and glyphs[i] in NO_LINE_START:
+                i += 1  # hang the closing mark in the right margin
+                hang += 1
+            while i < n and i - start > 1 and (
+                glyphs[i] in NO_LINE_START or glyphs[i - 1] in NO_LINE_END
+            ):
+                i -= 1  # pull the previous character down to the next line
+            used = sum(width(k, max_width) for k in range(start, i))
+        lines.append(make_line(glyphs[start:i], max_width, used, max_width - used,
+                               hard_break, calcBounds))
+        start = i
+        max_width = maxWidths[min(len(lines), len(maxWidths) - 1)]
+    return rl_paragraph.ParaLines(kind=1, lines=lines)
+
+
+def _install_line_breaking() -> None:
+    rl_paragraph.cjkFragSplit = cjk_split
+
+
+def line_texts(paragraph: Paragraph, width: float) -> list[str]:
+    """The text of each line ``paragraph`` breaks into at ``width`` (for tests and checks)."""
+    paragraph.wrap(width, 10_000)
+    blpara = paragraph.blPara
+    out = []
+    for line in blpara.lines:
+        words = getattr(line, "words", None)
+        if words is not None:
+            out.append("".join(getattr(w, "text", "") for w in words))
+        else:
+            out.append(" ".join(line[1]))
+    return out
+
+
+# -- styles --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Styles:
+    """The paragraph styles of every report."""
+
+    title: ParagraphStyle
+    subtitle: ParagraphStyle
+    h1: ParagraphStyle
+    h2: ParagraphStyle
+    body: ParagraphStyle
+    small: ParagraphStyle
+    cell: ParagraphStyle
+    cell_head: ParagraphStyle
+    note: ParagraphStyle
+    toc: list[ParagraphStyle] = field(default_factory=list)
+
+
+@cache
+def styles() -> Styles:
+    """The shared styles (Chinese line breaking on every one)."""
+    font = register_fonts()
+
+    def style(name: str, size: float, leading: float, **kw: Any) -> ParagraphStyle:
+        kw.setdefault("textColor", INK)
+        return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading,
+                              wordWrap="CJK", **kw)
+
+    return Styles(
+        title=style("Title", 22, 30, alignment=TA_CENTER, spaceAfter=6 * mm),
+        subtitle=style("Subtitle", 12, 18, alignment=TA_CENTER, textColor=MUTED),
+        h1=style("H1", 15, 21, spaceBefore=5 * mm, spaceAfter=2.5 * mm, textColor=ACCENT,
+                 keepWithNext=1),
+        h2=style("H2", 11.5, 16, spaceBefore=3 * mm, spaceAfter=1.5 * mm, keepWithNext=1),
+        body=style("Body", 10, 15.5, spaceAfter=1.5 * mm),
+        small=style("Small", 8.5, 12, textColor=MUTED),
+        cell=style("Cell", 8.5, 11.5),
+        cell_head=style("CellHead", 8.5, 11.5, textColor=INK),
+        note=style("Note", 8.5, 12, textColor=MUTED, spaceBefore=1 * mm),
+        toc=[style("TOC1", 10.5, 17, leftIndent=0), style("TOC2", 9.5, 14, leftIndent=6 * mm)],
+    )
+
+
+def para(text: object, style: ParagraphStyle | None = None) -> Paragraph:
+    """A paragraph of user text (escaped)."""
+    return Paragraph(esc(text), style or styles().body)
+
+
+def markup(trusted: str, style: ParagraphStyle | None = None) -> Paragraph:
+    """A paragraph of markup the code wrote itself; every user value in it must already
+    have gone through :func:`esc`."""
+    return Paragraph(trusted, style or styles().body)
+
+
+def cell(value: object, head: bool = False) -> Paragraph:
+    """A table cell holding user text (escaped, wrapped)."""
+    s = styles()
+    return Paragraph(esc(value), s.cell_head if head else s.cell)
+
+
+def heading(text: str, level: int = 1) -> Paragraph:
+    """A section heading; :class:`ReportDoc` puts it in the table of contents."""
+    s = styles()
+    p = Paragraph(esc(text), s.h1 if level == 1 else s.h2)
+    p._toc_level = level
+    p._toc_text = text
+    return p
+
+
+def table(rows: Sequence[Sequence[object]], widths: Sequence[float] | None = None, *,
+          header: bool = True, zebra: bool = True,
+          extra: Iterable[tuple[Any, ...]] = ()) -> Table:
+    """A grid of cells: every value that is not already a Flowable is escaped into a
+    wrapping cell; the first row is a repeated header when ``header``."""
+    data = [[v if isinstance(v, Flowable) else cell(v, head=header and r == 0)
+             for v in row] for r, row in enumerate(rows)]
+    t = Table(data, colWidths=list(widths) if widths else None, repeatRows=1 if header else 0)
+    cmds: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),  # else the cell default pulls in Helvetica
+        ("GRID", (0, 0), (-1, -1), 0.4, RULE),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    if header:
+        cmds.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_BG))
+    if zebra:
+        for r in range(2 if header else 1, len(data), 2):
+            cmds.append(("BACKGROUND", (0, r), (-1, r), colors.HexColor("#f8f9fa")))
+    cmds.extend(extra)
+    t.setStyle(TableStyle(cmds))
+    return t
+
+
+def key_values(pairs: Sequence[tuple[str, object]], label_width: float = 32 * mm) -> Table:
+    """A two-column label/value table (labels are the code's own words, values user text)."""
+    return table([(label, value) for label, value in pairs],
+                 [label_width, CONTENT_WIDTH - label_width], header=False, zebra=False,
+                 extra=[("BACKGROUND", (0, 0), (0, -1), HEAD_BG)])
+
+
+# -- document ------------------------------------------------------------------
+
+class NumberedCanvas(rl_canvas.Canvas):
+    """A canvas that holds every page until the end, so the footer can say 共 m 页."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+        self._marks: list[tuple[int, str, dict[str, Any]]] = []
+
+    def showPage(self) -> None:  # noqa: N802 (reportlab's name)
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def bookmarkPage(self, key: str, **kw: Any) -> None:  # noqa: N802 (reportlab's name)
+        # Pages are only emitted in save(): a bookmark made now would point at page 1.
+        self._marks.append((len(self._pages), key, kw))
+
+    def save(self) -> None:
+        total = len(self._pages)
+        marks = self._marks
+        for i, state in enumerate(self._pages):
+            self.__dict__.update(state)
+            for page, key, kw in marks:
+                if page == i:
+                    rl_canvas.Canvas.bookmarkPage(self, key, **kw)
+            self._draw_footer(total)
+            super().showPage()
+        super().save()
+
+    def _draw_footer(self, total: int) -> None:
+        if getattr(self, "_skip_footer", False):
+            return
+        self.setFont(FONT, 8.5)
+        self.setFillColor(MUTED)
+        self.drawCentredString(PAGE[0] / 2, MARGIN * 0.55,
+                               f"第 {self._pageNumber} 页 / 共 {total} 页")
+
+
+@dataclass
+class DocInfo:
+    """What the header and the PDF metadata say."""
+
+    title: str  # the document's own title (PDF metadata, running header on the right)
+    catalogue: str  # the catalogue name (running header on the left)
+    date: dt.date = field(default_factory=dt.date.today)
+    subject: str = ""
+    author: str = "SceneMatch"
+
+
+class ReportDoc(BaseDocTemplate):
+    """A4 document with the running header, page numbers and an optional TOC."""
+
+    def __init__(self, target: str | Path | Any, info: DocInfo) -> None:
+        register_fonts()
+        super().__init__(
+            str(target) if isinstance(target, Path) else target,
+            pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN,
+            topMargin=MARGIN + 6 * mm, bottomMargin=MARGIN + 2 * mm,
+            title=info.title, author=info.author, subject=info.subject or info.title,
+            creator="SceneMatch", lang="zh-CN",
+            # Without this reportlab puts an unembedded Helvetica on every page.
+            initialFontName=FONT, initialFontSize=10, initialLeading=12,
+        )
+        self.info = info
+        # No frame padding: CONTENT_WIDTH is then exactly the width a flowable gets.
+        frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
+                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        self.addPageTemplates([
+            PageTemplate(id="cover", frames=[frame], onPage=self._cover_page,
+                         autoNextPageTemplate="page"),
+            PageTemplate(id="page", frames=[frame], onPage=self._page),
+        ])
+
+    def _cover_page(self, canv: rl_canvas.Canvas, doc: BaseDocTemplate) -> None:
+        canv._skip_footer = True
+
+    def _page(self, canv: rl_canvas.Canvas, doc: BaseDocTemplate) -> None:
+        canv._skip_footer = False
+        canv.saveState()
+        canv.setFont(FONT, 8.5)
+        canv.setFillColor(MUTED)
+        top = PAGE[1] - MARGIN + 1 * mm
+        canv.drawString(MARGIN, top, printable(self.info.catalogue)[:60])
+        right = f"{printable(self.info.title)[:40]}  {self.info.date.isoformat()}"
+        canv.drawRightString(PAGE[0] - MARGIN, top, right)
+        canv.setStrokeColor(RULE)
+        canv.setLineWidth(0.5)
+        canv.line(MARGIN, top - 2 * mm, PAGE[0] - MARGIN, top - 2 * mm)
+        canv.restoreState()
+
+    def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 (reportlab's name)
+        level = getattr(flowable, "_toc_level", None)
+        if level is not None:
+            key = f"h{id(flowable)}"
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(flowable._toc_text, key, level=level - 1)
+            self.notify("TOCEntry", (level - 1, esc(flowable._toc_text), self.page, key))
+
+
+def toc() -> TableOfContents:
+    """A table of contents filled from the document's headings (needs :func:`build` with
+    ``with_toc=True``)."""
+    t = TableOfContents()
+    t.levelStyles = styles().toc
+    t.dotsMinLevel = 0
+    t.tableStyle = TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), register_fonts()),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+    ])
+    return t
+
+
+def build(target: str | Path | Any, info: DocInfo, story: list[Flowable], *,
+          cover: bool = False, with_toc: bool = False) -> None:
+    """Lay out ``story`` into ``target`` (a path or a binary file object).
+
+    ``cover``: the first page uses the cover template (no header, no page number); every
+    later page has them. ``with_toc``: several passes, so the
+    table of contents gets its page numbers.
+    """
+    doc = ReportDoc(target, info)
+    if not cover:
+        doc.pageTemplates = [doc.pageTemplates[1], doc.pageTemplates[0]]
+    if with_toc:
+        doc.multiBuild(story, canvasmaker=NumberedCanvas)
+    else:
+        doc.build(story, canvasmaker=NumberedCanvas)
+
+
+Drawer = Callable[[], Flowable]
+
+
+def drawing(width: float, height: float) -> Any:
+    """A reportlab.graphics Drawing that uses the embedded font (a bare Drawing puts an
+    unembedded Helvetica into the PDF)."""
+    from reportlab.graphics.shapes import Drawing
+
+    d = Drawing(width, height)
+    d.initialFontName = register_fonts()
+    d.initialFontSize = 8
+    return d
