@@ -44,6 +44,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import paragraph as rl_paragraph
 from reportlab.platypus.tableofcontents import TableOfContents
+from reportlab.rl_config import _FUZZ
 
 FONT = "SceneSans"
 FONT_FILE = "SceneSans.ttf"
@@ -122,18 +123,63 @@ def esc(value: object) -> str:
 
 # -- line breaking ---------------------------------------------------------------
 
-def cjk_split(frags: Any, maxWidths: Sequence[float], calcBounds: Any,  # noqa: N803
-              encoding: str = "utf8") -> Any:
-    """reportlab's ``cjkFragSplit`` with Chinese line-breaking rules (see module docstring).
+def _break(chars: Sequence[str], widths: Sequence[float], hard: Sequence[bool],
+           max_widths: Sequence[float]) -> list[tuple[int, int, float, bool]]:
+    """Where lines break: ``(start, end, width used, ends in a hard break)`` per line.
 
-    Same signature and result as the original, which it replaces inside
-    ``reportlab.platypus.paragraph`` (installed by :func:`register_fonts`).
+    Fill each line greedily; when the next glyph is inside a Latin word, go back to a space or
+    a CJK glyph (at most half the line); hang up to :data:`MAX_HANG` closing marks in the
+    margin; then pull characters down until the next line does not start with a closing mark
+    and this one does not end with an opening mark.
     """
     from unicodedata import category
 
+    out: list[tuple[int, int, float, bool]] = []
+    n = len(chars)
+    start = 0
+    while start < n:
+        max_width = max_widths[min(len(out), len(max_widths) - 1)]
+        used = 0.0
+        i = start
+        hard_break = False
+        while i < n:
+            if hard[i]:
+                used += widths[i]
+                i += 1
+                hard_break = True
+                break
+            if used + widths[i] > max_width + _FUZZ and i > start:
+                break
+            used += widths[i]
+            i += 1
+        if not hard_break and i < n:
+            ch = chars[i][:1] or " "
+            if ord(ch) < 0x3000 and category(ch)[0] in "LN":
+                # inside a Latin word or number: "IP67" or "2026" is not cut in two.
+                for j in range(i - 1, (start + i) // 2, -1):
+                    cj = chars[j][:1] or " "
+                    if category(cj) == "Zs" or ord(cj) >= 0x3000:
+                        i = j + 1
+                        break
+            hang = 0
+            while i < n and hang < MAX_HANG and chars[i] in NO_LINE_START:
+                i += 1  # hang the closing mark in the right margin
+                hang += 1
+            while i < n and i - start > 1 and (
+                chars[i] in NO_LINE_START or chars[i - 1] in NO_LINE_END
+            ):
+                i -= 1  # pull the previous character down to the next line
+            used = sum(widths[start:i])
+        out.append((start, i, used, hard_break))
+        start = i
+    return out
+
+
+def cjk_split(frags: Any, maxWidths: Sequence[float], calcBounds: Any,  # noqa: N803
+              encoding: str = "utf8") -> Any:
+    """reportlab's ``cjkFragSplit`` (paragraphs of several fragments) with Chinese
+    line-breaking rules (:func:`_break`); installed by :func:`register_fonts`."""
     cjk_u = rl_paragraph.cjkU
-    make_line = rl_paragraph.makeCJKParaLine
-    fuzz = rl_paragraph._FUZZ
     glyphs: list[Any] = []
     for f in frags:
         text = f.text
@@ -143,62 +189,40 @@ def cjk_split(frags: Any, maxWidths: Sequence[float], calcBounds: Any,  # noqa: 
             glyphs.extend(cjk_u(t, f, encoding) for t in text)
         else:
             glyphs.append(cjk_u(text, f, encoding))
-
-    def width(k: int, max_width: float) -> float:
-        w = glyphs[k].width
+    widths = []
+    for g in glyphs:
+        w = g.width
         if hasattr(w, "normalizedValue"):
-            w._normalizer = max_width
-            w = w.normalizedValue(max_width)
-        return float(w)
-
-    lines: list[Any] = []
-    n = len(glyphs)
-    start = 0
-    max_width = maxWidths[0]
-    while start < n:
-        used = 0.0
-        i = start
-        hard_break = False
-        while i < n:
-            w = width(i, max_width)
-            if hasattr(glyphs[i].frag, "lineBreak"):
-                used += w
-                i += 1
-                hard_break = True
-                break
-            if used + w > max_width + fuzz and i > start:
-                break
-            used += w
-            i += 1
-        if not hard_break and i < n:
-            # i is the first glyph of the next line.
-            if ord(glyphs[i][:1] or " ") < 0x3000 and category(glyphs[i][:1] or " ") != "Zs":
-                # inside a Latin word or number: go back to a space or a CJK glyph, at most
-                # half the line, so "IP67" or "2026" is not cut in two.
-                limit = (start + i) // 2
-                for j in range(i - 1, limit, -1):
-                    ch = glyphs[j][:1] or " "
-                    if category(ch) == "Zs" or ord(ch) >= 0x3000:
-                        i = j + 1
-                        break
-            hang = 0
-            while i < n and hang < MAX_HANG and glyphs[i] in NO_LINE_START:
-                i += 1  # hang the closing mark in the right margin
-                hang += 1
-            while i < n and i - start > 1 and (
-                glyphs[i] in NO_LINE_START or glyphs[i - 1] in NO_LINE_END
-            ):
-                i -= 1  # pull the previous character down to the next line
-            used = sum(width(k, max_width) for k in range(start, i))
-        lines.append(make_line(glyphs[start:i], max_width, used, max_width - used,
-                               hard_break, calcBounds))
-        start = i
-        max_width = maxWidths[min(len(lines), len(maxWidths) - 1)]
+            w._normalizer = maxWidths[0]
+            w = w.normalizedValue(maxWidths[0])
+        widths.append(float(w))
+    hard = [hasattr(g.frag, "lineBreak") for g in glyphs]
+    lines = []
+    for n, (a, b, used, hard_break) in enumerate(_break(glyphs, widths, hard, maxWidths)):
+        max_width = maxWidths[min(n, len(maxWidths) - 1)]
+        lines.append(rl_paragraph.makeCJKParaLine(glyphs[a:b], max_width, used, max_width - used,
+                                                  hard_break, calcBounds))
     return rl_paragraph.ParaLines(kind=1, lines=lines)
+
+
+def word_split(word: str, maxWidths: Sequence[float] | float, fontName: str,  # noqa: N803
+               fontSize: float, encoding: str = "utf8") -> list[list[Any]]:
+    """reportlab's ``wordSplit`` (a paragraph of one fragment) with the same rules."""
+    if isinstance(word, bytes):
+        word = word.decode(encoding)
+    limits = [float(w) for w in maxWidths] if isinstance(maxWidths, list | tuple) \
+        else [float(maxWidths)]  # type: ignore[arg-type]
+    widths = [pdfmetrics.stringWidth(c, fontName, fontSize) for c in word]
+    out = []
+    for n, (a, b, used, _hard) in enumerate(_break(word, widths, [False] * len(word), limits)):
+        max_width = limits[min(n, len(limits) - 1)]
+        out.append([max_width - used, word[a:b]])
+    return out
 
 
 def _install_line_breaking() -> None:
     rl_paragraph.cjkFragSplit = cjk_split
+    rl_paragraph.wordSplit = word_split
 
 
 def line_texts(paragraph: Paragraph, width: float) -> list[str]:
