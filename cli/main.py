@@ -131,7 +131,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from core.stats import catalogue_stats, format_stats
 
     with CatalogueStore.open(args.db, create=False) as store:
-        stats = catalogue_stats(store.load())
+        stats = catalogue_stats(store.load(), store.runs())
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=1))
     else:
@@ -281,6 +281,70 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from core.reports.batch import write_all_documents, write_org_documents, write_plan_documents
+    from core.reports.context import context_from_store
+
+    out = Path(args.out)
+    with CatalogueStore.open(args.db, create=False) as store:
+        ctx = context_from_store(store, args.run, args.coordinator)
+    if args.coordinator and args.coordinator not in ctx.catalogue.coordinators():
+        known = "、".join(ctx.catalogue.coordinators())
+        raise CatalogueError(f"未知的组织单位 unknown coordinator {args.coordinator!r}; known: {known}")
+    if args.org and args.org not in ctx.orgs:
+        raise CatalogueError(f"未知组织 unknown organisation {args.org!r}")
+    if ctx.result is None:
+        print("提示 note: 目录中尚无匹配运行，报告只含场景 / no stored run: reports hold the scenes "
+              "only (run `scenematch match` first)", file=sys.stderr)
+    written: list[Path] = []
+    if args.org:
+        from matching.fit import Weights
+        from matching.opportunities import opportunities
+
+        # Rank with the weights of the run the sheet reports on, so points agree with it.
+        weights = Weights.from_dict((ctx.result or {}).get("params", {}).get("weights") or {})
+        ranking = opportunities(ctx.catalogue, args.org, weights)
+        written += write_org_documents(ctx, args.org, ranking, out, on_progress=_stderr_progress)
+    if args.coordinator:
+        written += write_plan_documents(ctx, args.coordinator, out, on_progress=_stderr_progress)
+    elif not args.org:
+        written += write_all_documents(ctx, out, on_progress=_stderr_progress)
+    for path in written:
+        print(path)
+    print(f"已写入 {len(written)} 个文件 / {len(written)} file(s) written to {out}")
+    return EXIT_OK
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from core.package import build_package
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".zip":
+        print(f"错误 error: {out}: 材料包须为 .zip 文件 / the package must be a .zip file",
+              file=sys.stderr)
+        return EXIT_INPUT
+    with CatalogueStore.open(args.db, create=False) as store:
+        manifest = build_package(store, args.coordinator, out, run_id=args.run,
+                                 on_progress=_stderr_progress)
+    counts = manifest["counts"]
+    print(f"已写入申报材料包 package written: {out}")
+    print(f"  {manifest['coordinator']}：{counts['scenes']} 个场景 scenes，{counts['consortia']} 个联合体 "
+          f"consortia，{counts['organizations']} 个组织 organisations；第 {manifest['run_id']} 次运行 "
+          f"run {manifest['run_id']}；{len(manifest['files']) + 1} 个文件 files")
+    return EXIT_OK
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from core.merge import merge_packages
+
+    with _Opened(args.db) as store:
+        summary = merge_packages(store, args.files, on_progress=_stderr_progress)
+        print(summary.text())
+        print(f"{args.db}: {store.count('scenes')} scenes, {store.count('organizations')} "
+              f"organisations, {store.count('runs')} runs")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -331,7 +395,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", type=int, metavar="RUN_A")
     p.add_argument("b", type=int, metavar="RUN_B")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p = add("stats", cmd_stats, "统计与方案规则 counts and plan-rule status")
+    p = add("report", cmd_report, "写出 PDF 报告 write PDF reports: plan summaries, consortium "
+                                  "proposals, an organisation's opportunity sheet")
+    p.add_argument("--run", type=int, metavar="ID", help="stored run (default: the newest that "
+                                                          "covers the coordinator)")
+    p.add_argument("--coordinator", metavar="NAME", help="this coordinator's plan summary and "
+                                                         "proposals (default: every coordinator)")
+    p.add_argument("--org", metavar="ID", help="this organisation's opportunity sheet (PDF + xlsx)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    p = add("package", cmd_package, "写出申报材料包 write a coordinator's submission package (PDF + "
+                                    "data + manifest, one .zip)")
+    p.add_argument("--coordinator", required=True, metavar="NAME", help="the coordinator (组织单位)")
+    p.add_argument("--out", required=True, metavar="FILE.zip", help="the package to write")
+    p.add_argument("--run", type=int, metavar="ID", help="stored run (default: the newest that "
+                                                          "covers the coordinator)")
+    p = add("merge", cmd_merge, "合并申报材料包（全部校验通过才写入） merge submission packages into "
+                                "the national catalogue, all or nothing")
+    p.add_argument("files", nargs="+", metavar="FILE.zip", help="packages written by `package`")
+    p = add("stats", cmd_stats, "统计、方案规则与全国概览 counts, plan-rule status and the "
+                              "national overview")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text report")
     return parser
