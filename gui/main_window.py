@@ -17,6 +17,7 @@ from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 from core.problems import CatalogueError, InputError
 from core.store import CatalogueStore
 from gui import i18n
+from gui.exports import Exporter
 from gui.i18n import tr
 from gui.session import Session
 from gui.views import VIEWS
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
         self.session.opened.connect(self._update_title)
         self.session.undo_stack.cleanChanged.connect(self._update_title)
         self.import_task: Task | None = None
+        self.exporter = Exporter(self.session, self.tasks, self)
         self._restore()
         self.retranslate()
 
@@ -111,6 +114,9 @@ class MainWindow(QMainWindow):
         self.act_save_as = self._action("save_as", self.save_as_dialog, "Ctrl+Shift+S")
         self.act_import = self._action("import", self.import_dialog, "Ctrl+I")
         self.act_export = self._action("export", self.export_dialog, "Ctrl+E")
+        self.act_reports = self._action("export_reports", self.reports_dialog, "Ctrl+P")
+        self.act_package = self._action("export_package", self.package_dialog)
+        self.act_merge = self._action("merge_packages", self.merge_dialog)
         self.act_quit = self._action("quit", self.close, QKeySequence(std.Quit))
         stack = self.session.undo_stack
         self.act_undo = self._action("undo", stack.undo, QKeySequence(std.Undo))
@@ -149,6 +155,12 @@ class MainWindow(QMainWindow):
         self.menu_file.addSeparator()
         self.menu_file.addActions([self.act_import, self.act_export])
         self.menu_file.addSeparator()
+        self.menu_reports = self.menu_file.addMenu("")
+        self.menu_reports.setObjectName("menu_reports")
+        self.menu_reports.addActions([self.act_reports, self.act_package])
+        self.menu_reports.addSeparator()
+        self.menu_reports.addAction(self.act_merge)
+        self.menu_file.addSeparator()
         self.menu_file.addAction(self.act_quit)
         self.menu_edit = bar.addMenu("")
         self.menu_edit.addActions([self.act_undo, self.act_redo])
@@ -175,6 +187,10 @@ class MainWindow(QMainWindow):
             (self.act_save_as, "目录另存为…", "Save catalogue as…"),
             (self.act_import, "导入…", "Import…"),
             (self.act_export, "导出…", "Export…"),
+            (self.act_reports, "导出 PDF 报告（建设方案与组建方案）…",
+             "Export PDF reports (plan summary and proposals)…"),
+            (self.act_package, "导出申报包…", "Export submission package…"),
+            (self.act_merge, "合并申报包（国家级汇总）…", "Merge submission packages (national)…"),
             (self.act_quit, "退出", "Quit"),
             (self.act_find, "查找", "Find"),
             (self.act_prefs, "首选项…", "Preferences…"),
@@ -184,6 +200,7 @@ class MainWindow(QMainWindow):
         self._undo_texts()
         self.menu_file.setTitle(tr("文件(&F)", "&File"))
         self.menu_recent.setTitle(tr("最近打开", "Open recent"))
+        self.menu_reports.setTitle(tr("报告与申报包", "Reports and packages"))
         self.menu_edit.setTitle(tr("编辑(&E)", "&Edit"))
         self.menu_view.setTitle(tr("视图(&V)", "&View"))
         self.menu_help.setTitle(tr("帮助(&H)", "&Help"))
@@ -233,6 +250,7 @@ class MainWindow(QMainWindow):
         if self.import_task is not None and self.import_task.running:
             self.import_task.cancel()
             self.import_task.wait()
+        self.exporter.shutdown()
         super().closeEvent(event)  # type: ignore[arg-type]
 
     def recent_files(self) -> list[str]:
@@ -306,8 +324,11 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: Path) -> bool:
         """Open another catalogue file; a bad file is reported and the current one stays."""
+        # Under gui.app's DataGuard (the app, not bare tests): lock, crash check, backups.
+        guard = getattr(self, "data_guard", None)
         try:
-            store = CatalogueStore.open(path, create=False)
+            store = (guard.open(path, parent=self) if guard is not None
+                     else CatalogueStore.open(path, create=False))
         except CatalogueError as exc:
             QMessageBox.warning(self, tr("无法打开", "Cannot open"), str(exc))
             return False
@@ -415,6 +436,48 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(tr(f"已导出 {len(written)} 个文件到 {target}",
                                         f"Exported {len(written)} file(s) to {target}"), 8000)
         return written
+
+    # -- reports and packages -----------------------------------------------------
+
+    ALL_COORDINATORS = ("全部组织单位", "All coordinators")
+
+    def _choose_coordinator(self, title: str, allow_all: bool) -> tuple[bool, str | None]:
+        coordinators = self.session.catalogue.coordinators()
+        if not coordinators:
+            QMessageBox.information(self, title, tr("目录中没有场景。", "The catalogue has no scenes."))
+            return False, None
+        items = ([tr(*self.ALL_COORDINATORS)] if allow_all else []) + coordinators
+        choice, ok = QInputDialog.getItem(self, title, tr("组织单位：", "Coordinator:"), items, 0, False)
+        if not ok:
+            return False, None
+        return True, None if allow_all and choice == items[0] else choice
+
+    @Slot()
+    def reports_dialog(self) -> None:
+        title = tr("导出 PDF 报告", "Export PDF reports")
+        ok, coordinator = self._choose_coordinator(title, allow_all=True)
+        if not ok:
+            return
+        folder = QFileDialog.getExistingDirectory(self, title)
+        if folder:
+            self.exporter.reports(Path(folder), coordinator)
+
+    @Slot()
+    def package_dialog(self) -> None:
+        title = tr("导出申报包", "Export submission package")
+        ok, coordinator = self._choose_coordinator(title, allow_all=False)
+        if not ok or coordinator is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, title, f"申报包_{coordinator}.zip", "ZIP (*.zip)")
+        if path:
+            self.exporter.package(coordinator, Path(path))
+
+    @Slot()
+    def merge_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, tr("合并申报包", "Merge submission packages"), "", "ZIP (*.zip)")
+        if paths:
+            self.exporter.merge([Path(p) for p in paths])
 
     # -- dialogs -----------------------------------------------------------------
 

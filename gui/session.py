@@ -91,6 +91,11 @@ class Session(QObject):
         if runs:
             self.result, self.run_id = runs[0].result, runs[0].id
 
+    def show_latest_run(self) -> None:
+        """Show the newest stored run (e.g. after a merge brought new runs)."""
+        self._load_latest_run()
+        self.result_changed.emit()
+
     # -- results ---------------------------------------------------------------
 
     def set_result(self, result: dict[str, Any], run_id: int | None) -> None:

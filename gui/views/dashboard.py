@@ -9,6 +9,7 @@ scenes' lifecycle statuses. Refreshes on ``session.changed`` and ``result_change
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
@@ -122,7 +123,8 @@ class DashboardView(View):
     """Counts and charts over the open catalogue and the latest result."""
 
     key = "dashboard"
-    COUNTS = ("scenes", "organizations", "robots_planned", "robots_deployed")
+    COUNTS = ("scenes", "organizations", "consortia", "robots_planned", "robots_matched",
+              "robots_deployed")
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
@@ -146,12 +148,12 @@ class DashboardView(View):
         self.boxes: dict[str, QGroupBox] = {}
         grid = QGridLayout()
         places = {"field": (0, 0), "matched": (0, 1), "category": (1, 0), "status": (1, 1),
-                  "compliance": (2, 0)}
+                  "compliance": (2, 0), "national": (3, 0)}
         for name, (row, col) in places.items():
             box = QGroupBox()
             chart = BarChart()
             QVBoxLayout(box).addWidget(chart)
-            grid.addWidget(box, row, col, 1, 2 if name == "compliance" else 1)
+            grid.addWidget(box, row, col, 1, 2 if name in ("compliance", "national") else 1)
             self.charts[name] = chart
             self.boxes[name] = box
 
@@ -168,9 +170,15 @@ class DashboardView(View):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
+        self._runs: list[Any] | None = None  # stored runs, re-read when a result arrives
         session.changed.connect(self.refresh)
-        session.result_changed.connect(self.refresh)
+        session.result_changed.connect(self._new_result)
+        session.opened.connect(self._new_result)
         self.retranslate()
+
+    def _new_result(self) -> None:
+        self._runs = None
+        self.refresh()
 
     def title(self) -> str:
         return tr("概览", "Dashboard")
@@ -178,7 +186,9 @@ class DashboardView(View):
     def retranslate(self) -> None:
         titles = {
             "scenes": tr("场景", "Scenes"), "organizations": tr("组织", "Organisations"),
+            "consortia": tr("已组建联合体", "Consortia formed"),
             "robots_planned": tr("计划部署机器人 / 全国目标", "Robots planned / national target"),
+            "robots_matched": tr("已组建联合体的机器人", "Robots in formed consortia"),
             "robots_deployed": tr("已部署机器人", "Robots deployed"),
         }
         for name, label in self.count_titles.items():
@@ -189,6 +199,9 @@ class DashboardView(View):
             "matched": tr("匹配结果", "Matching result"),
             "status": tr("场景状态", "Scene lifecycle status"),
             "compliance": tr("各组织单位方案合规", "Plan compliance per coordinator"),
+            "national": tr("全国概览：各组织单位已组建的联合体（竖线为方案内场景数）",
+                           "National overview: consortia formed per coordinator (mark: scenes "
+                           "in the plan)"),
         }
         for name, box in self.boxes.items():
             box.setTitle(boxes[name])
@@ -197,12 +210,18 @@ class DashboardView(View):
     def refresh(self) -> None:
         """Re-read the catalogue and the result."""
         catalogue = self.session.catalogue
-        stats = catalogue_stats(catalogue)
+        if self._runs is None:
+            self._runs = self.session.store.runs()
+        stats = catalogue_stats(catalogue, self._runs)
+        national = stats["national"]
         self.count_labels["scenes"].setText(f"{stats['scenes']:,}")
         self.count_labels["organizations"].setText(f"{stats['organizations']:,}")
         self.count_labels["robots_planned"].setText(
             f"{stats['robots_planned']:,} / {stats['robot_target']:,}")
         self.count_labels["robots_deployed"].setText(f"{stats['robots_deployed']:,}")
+        self.count_labels["consortia"].setText(f"{national['consortia']:,}")
+        self.count_labels["robots_matched"].setText(
+            f"{national['robots_matched']:,} ({national['target_share']:.0%})")
 
         self.charts["field"].set_bars(
             [Bar(pick(k, FIELD_LABELS), n, FIELD_COLOURS.get(k, BLUE))
@@ -234,3 +253,9 @@ class DashboardView(View):
             bars.append(Bar(p.rule.coordinator, p.scenes, GREEN if p.compliant else RED, note,
                             target=p.rule.min_scenes))
         self.charts["compliance"].set_bars(bars, tr("没有组织单位", "No coordinators"))
+        self.charts["national"].set_bars([
+            Bar(row["coordinator"], row["consortia"], GREEN if row["consortia"] else GREY,
+                tr(f"{row['consortia']}/{row['scenes_in_plan']} 个场景，{row['robots_matched']} 台",
+                   f"{row['consortia']}/{row['scenes_in_plan']} scenes, {row['robots_matched']} robots"),
+                target=row["scenes_in_plan"])
+            for row in national["coordinators"]], tr("没有组织单位", "No coordinators"))

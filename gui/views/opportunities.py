@@ -9,6 +9,7 @@ completer on names, and follows ``session.org_selected``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QCompleter,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -34,9 +36,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.model import Catalogue, Scene
+from gui.exports import Exporter
 from gui.i18n import FIELD_LABELS, ROLE_LABELS, pick, tr
 from gui.session import Session
 from gui.views.base import View
+from gui.worker import TaskPanel
 from matching.fit import TERM_LABELS, Weights
 from matching.opportunities import Opportunity, Proposal, opportunities, partners, proposals
 
@@ -159,7 +163,11 @@ class OpportunitiesView(View):
         self.combo.setCompleter(completer)
         self.combo.currentIndexChanged.connect(self._picked)
         self.export_button = QPushButton()
+        self.export_button.setObjectName("export_sheet")
         self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_dialog)
+        self.task_panel = TaskPanel(self)
+        self.exporter = Exporter(session, self.task_panel, self)
         self.roles_label = QLabel()
         self.roles_label.setWordWrap(True)
         top = QHBoxLayout()
@@ -208,6 +216,7 @@ class OpportunitiesView(View):
         layout.addLayout(top)
         layout.addWidget(self.roles_label)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.task_panel)
 
         session.changed.connect(self.reload)
         session.result_changed.connect(self.refresh)
@@ -254,7 +263,9 @@ class OpportunitiesView(View):
         if line is not None:
             line.setPlaceholderText(tr("输入名称查找组织", "Type a name to find an organisation"))
         self.export_button.setText(tr("导出机会清单…", "Export opportunity sheet…"))
-        self.export_button.setToolTip(tr("导出将随报告功能一起提供", "Export comes with the reports feature"))
+        self.export_button.setToolTip(tr("该组织的机会清单：PDF 与 Excel",
+                                         "This organisation's opportunity sheet: PDF and Excel"))
+        self.task_panel.retranslate()
         self.ranking_box.setTitle(tr("按适配度排序的场景（可参与的在前，受阻的在后并注明原因）",
                                      "Scenes ranked by fit (eligible first, blocked ones after with the reason)"))
         self.consortia_box.setTitle(tr("拟参与的联合体", "Proposed consortia"))
@@ -322,3 +333,20 @@ class OpportunitiesView(View):
             self.consortia_model.set_rows(mine)
             self.partners_model.set_rows(partners(result, org.id))
         self.no_result.setVisible(result is None)
+        self.export_button.setEnabled(org is not None)
+
+    def export_dialog(self) -> None:
+        """Ask for a folder and write the current organisation's opportunity sheet there."""
+        if self.org_id is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, tr("导出机会清单", "Export opportunity sheet"))
+        if folder:
+            self.export_sheet(Path(folder))
+
+    def export_sheet(self, folder: Path) -> None:
+        """Write the opportunity sheet (PDF + xlsx) of the current organisation into ``folder``."""
+        if self.org_id is not None:
+            self.exporter.org_sheet(self.org_id, folder)
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()

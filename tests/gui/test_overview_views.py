@@ -148,8 +148,8 @@ def test_opportunities_rank_scenes_for_a_maker(session, qtbot, qtmodeltester, re
     view.show()
     qtbot.waitExposed(view)
     assert view.model.rowCount() == 0
-    assert not view.export_button.isEnabled()
-    assert "报告" in view.export_button.toolTip()
+    assert not view.export_button.isEnabled()  # nothing to export before an organisation
+    assert "机会清单" in view.export_button.toolTip()
 
     maker = "O043"
     session.org_selected.emit(maker)
@@ -186,7 +186,8 @@ def test_opportunities_rank_scenes_for_a_maker(session, qtbot, qtmodeltester, re
     i18n.set_language("en")
     view.retranslate()
     assert model.headerData(0, Qt.Orientation.Horizontal) == "Scene"
-    assert view.export_button.toolTip() == "Export comes with the reports feature"
+    assert view.export_button.toolTip() == "This organisation's opportunity sheet: PDF and Excel"
+    assert view.export_button.isEnabled()
 
 
 def test_opportunities_picker_completes_names(session, qtbot):
@@ -205,3 +206,25 @@ def test_opportunities_picker_completes_names(session, qtbot):
 def test_views_load_in_the_main_window(window):
     for key in ("dashboard", "network", "opportunities"):
         assert window.view(key).key == key
+
+
+def test_dashboard_national_overview_counts_stored_runs(session, qtbot, result):
+    view = DashboardView(session)
+    qtbot.addWidget(view)
+    assert view.count_labels["consortia"].text() == "0"
+    run_id = session.store.save_run(coordinator=None, status=result["status"],
+                                    objective=result["objective"], bound=result["bound"],
+                                    gap=result["gap"], seconds=result["seconds"],
+                                    params=result["params"], result=result)
+    session.set_result(result, run_id)
+    assert view.count_labels["consortia"].text() == f"{len(result['consortia']):,}"
+    scenes = session.catalogue.scene_by_id()
+    robots = sum(scenes[c["scene"]].robots for c in result["consortia"])
+    assert view.count_labels["robots_matched"].text().startswith(f"{robots:,} (")
+    bars = {b.label: b for b in view.charts["national"].bars}
+    assert set(bars) == set(session.catalogue.coordinators())
+    for coordinator, bar in bars.items():
+        formed = [c for c in result["consortia"] if scenes[c["scene"]].coordinator == coordinator]
+        assert bar.value == len(formed)
+        assert bar.target == sum(1 for s in scenes.values()
+                                 if s.coordinator == coordinator and s.in_plan)
