@@ -17,27 +17,23 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from core.model import Catalogue
 from core.taxonomy import taxonomy
+from core.xlsx_io import text_not_formulas
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
 
 
 def _sheet(ws: Worksheet, header: list[str], rows: list[list[Any]], widths: list[int]) -> None:
     ws.append(header)
     for row in rows:
         ws.append(row)
+    text_not_formulas(ws)
     for index, cell in enumerate(ws[1], start=1):
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         ws.column_dimensions[get_column_letter(index)].width = (
             widths[index - 1] if index <= len(widths) else 14)
     ws.freeze_panes = "A2"
-
-
-def _text(value: Any) -> Any:
-    # A cell starting with "=" would be a formula in Excel: user text is data, never code.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def write_result_workbook(path: str | Path, result: dict[str, Any], catalogue: Catalogue) -> None:
@@ -72,7 +68,7 @@ def write_result_workbook(path: str | Path, result: dict[str, Any], catalogue: C
         ["计划部署机器人 robots in consortia",
          sum(scenes[c["scene"]].robots for c in consortia if c["scene"] in scenes)],
     ]
-    _sheet(ws, ["项目 item", "值 value"], [[k, _text(v)] for k, v in summary], [34, 40])
+    _sheet(ws, ["项目 item", "值 value"], [[k, v] for k, v in summary], [34, 40])
 
     member_rows: list[list[Any]] = []
     for c in consortia:
@@ -80,11 +76,11 @@ def write_result_workbook(path: str | Path, result: dict[str, Any], catalogue: C
         for m in c.get("members", []):
             org = orgs.get(m["org"])
             member_rows.append([
-                c["scene"], _text(scene_name(c["scene"])),
+                c["scene"], scene_name(c["scene"]),
                 tax.label("fields", scene.field.value) if scene else "",
-                _text(scene.category) if scene else "", c.get("fit"),
-                tax.label("roles", m["role"]), _text(m.get("category", "")), m["org"],
-                _text(org.name if org else ""), org.uscc if org and org.uscc else "",
+                scene.category if scene else "", c.get("fit"),
+                tax.label("roles", m["role"]), m.get("category", ""), m["org"],
+                org.name if org else "", org.uscc if org and org.uscc else "",
             ])
     _sheet(wb.create_sheet("联合体 Consortia"),
            ["场景编号 scene", "场景名称 scene name", "领域 field", "场景类别 category", "适配度 fit",
@@ -100,18 +96,18 @@ def write_result_workbook(path: str | Path, result: dict[str, Any], catalogue: C
     _sheet(wb.create_sheet("得分构成 Breakdown"),
            ["场景编号 scene", "场景名称 scene name", "适配度 fit",
             *[f"{tax.label('fit_terms', t)} {t}" for t in terms]],
-           [[c["scene"], _text(scene_name(c["scene"])), c.get("fit"),
+           [[c["scene"], scene_name(c["scene"]), c.get("fit"),
              *[c.get("breakdown", {}).get(t) for t in terms]] for c in consortia],
            [14, 36, 10, *[16] * len(terms)])
 
     _sheet(wb.create_sheet("未匹配 Unmatched"),
            ["场景编号 scene", "场景名称 scene name", "原因 reason"],
-           [[u["scene"], _text(scene_name(u["scene"])), _text(u.get("reason", ""))] for u in unmatched],
+           [[u["scene"], scene_name(u["scene"]), u.get("reason", "")] for u in unmatched],
            [14, 36, 100])
 
     _sheet(wb.create_sheet("方案 Plans"),
            ["组织单位 coordinator", "场景数 scenes", "领域 fields", "计划部署 robots", "合规 compliant"],
-           [[_text(p.get("coordinator", "")), p.get("scenes"),
+           [[p.get("coordinator", ""), p.get("scenes"),
              "、".join(tax.label("fields", f) for f in p.get("fields", [])), p.get("robots"),
              "是 yes" if p.get("compliant") else "否 no"] for p in result.get("plans", [])],
            [24, 10, 24, 12, 10])

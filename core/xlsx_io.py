@@ -132,6 +132,15 @@ def _validation(col: Column, ranges: dict[str, str], letter: str) -> DataValidat
     return dv
 
 
+def text_not_formulas(ws: Any) -> None:
+    """User text is data: openpyxl stores a string starting with "=" as a formula, which
+    Excel would evaluate (formula injection); keep every such cell a plain string."""
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
 def write_workbook(path: str | Path, catalogue: Catalogue | None = None) -> None:
     """Write the Excel workbook: the empty template, or ``catalogue`` filled in."""
     wb = Workbook()
@@ -145,6 +154,7 @@ def write_workbook(path: str | Path, catalogue: Catalogue | None = None) -> None
         ws.append([("* " if c.required else "") + c.header for c in table.columns])
         for row in data.get(table.key, []):
             ws.append(row)
+        text_not_formulas(ws)
         sheets.append((table, ws))
     ranges = _write_lists_sheet(wb)
     for table, ws in sheets:

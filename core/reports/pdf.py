@@ -110,6 +110,16 @@ def printable(text: str) -> str:
                    for c in text)
 
 
+def clip(text: str, width: float, size: float) -> str:
+    """``text`` (made printable, on one line) cut with "…" to fit ``width`` points."""
+    text = printable(str(text)).replace("\n", " ")
+    if pdfmetrics.stringWidth(text, FONT, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", FONT, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
 # -- escaping ------------------------------------------------------------------
 
 def esc(value: object) -> str:
@@ -425,8 +435,12 @@ class ReportDoc(BaseDocTemplate):
         canv.setFont(FONT, 8.5)
         canv.setFillColor(MUTED)
         top = PAGE[1] - MARGIN + 1 * mm
-        canv.drawString(MARGIN, top, printable(self.info.catalogue)[:60])
-        right = f"{printable(self.info.title)[:40]}  {self.info.date.isoformat()}"
+        # Both ends of the header share the line: each gets its part, cut with "…".
+        date = f"  {self.info.date.isoformat()}"
+        room = CONTENT_WIDTH * 0.45 - pdfmetrics.stringWidth(date, FONT, 8.5)
+        right = clip(self.info.title, room, 8.5) + date
+        left_room = CONTENT_WIDTH - pdfmetrics.stringWidth(right, FONT, 8.5) - 6 * mm
+        canv.drawString(MARGIN, top, clip(self.info.catalogue, left_room, 8.5))
         canv.drawRightString(PAGE[0] - MARGIN, top, right)
         canv.setStrokeColor(RULE)
         canv.setLineWidth(0.5)
