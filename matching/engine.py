@@ -239,6 +239,9 @@ def match(catalogue: Catalogue, params: MatchParams | None = None) -> MatchResul
             member: dict[str, Any] = {"org": org, "role": _role_of(index, org, key, scene_id).value}
             if key.startswith(COMPONENT):
                 member["category"] = key.split(":", 1)[1]
+            # Extension: the member's own points (fit terms before pair bonuses), so a
+            # proposal can say why each member was chosen.
+            member["points"] = round(index.points(scene_id, key, org), 2)
             members.append(member)
             if solution.status != "cancelled":  # a cancelled run returns at once
                 alternates[key] = _alternates(index, scene_id, key, org, usage)
