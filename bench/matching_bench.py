@@ -20,8 +20,9 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def catalogue_instance(name: str) -> dict[str, Any]:
-    """Run the engine on a named catalogue (in a fresh process, for its peak memory)."""
+def catalogue_instance(name: str, save: str | None = None) -> dict[str, Any]:
+    """Run the engine on a named catalogue (in a fresh process, for its peak memory);
+    ``save``: also write the result document there (the reports bench reuses it)."""
     from core.demo import demo_catalogue
     from core.generate import GenerateSpec, generate
     from matching.engine import MatchParams, match
@@ -34,6 +35,10 @@ def catalogue_instance(name: str) -> dict[str, Any]:
         catalogue, limit = generate(GenerateSpec(2000, 3000, seed=1)), 60.0
     started = time.perf_counter()
     doc = match(catalogue, MatchParams(time_limit=limit)).to_dict()
+    if save:
+        import json
+
+        Path(save).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return {
         "scenes": len(catalogue.scenes), "orgs": len(catalogue.organizations),
         "status": doc["status"], "matched": len(doc["consortia"]),

@@ -87,6 +87,9 @@ def register_fonts() -> str:
     data = resources.files("resources.fonts").joinpath(FONT_FILE).read_bytes()
     import io
 
+    from reportlab import rl_config
+
+    rl_config.useA85 = 0  # ASCII85-encoding the streams costs time and makes files larger
     pdfmetrics.registerFont(TTFont(FONT, io.BytesIO(data)))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT, italic=FONT, boldItalic=FONT)
     _install_line_breaking()

@@ -876,9 +876,33 @@ def write_proposal(ctx: ReportContext, scene_id: str, target: Path | BinaryIO) -
         pdf.build(target, info, story)
 
 
+PARALLEL_MIN = 48  # below this many documents, starting worker processes costs more than it saves
+CHUNK = 16  # documents per task handed to a worker process
+
+
+def _worker_init(ctx: ReportContext) -> None:
+    global _WORKER_CTX
+    _WORKER_CTX = ctx
+
+
+_WORKER_CTX: ReportContext | None = None
+
+
+def _worker_write(jobs: list[tuple[str, str]]) -> int:
+    assert _WORKER_CTX is not None
+    for sid, path in jobs:
+        write_proposal(_WORKER_CTX, sid, Path(path))
+    return len(jobs)
+
+
+def default_workers() -> int:
+    """Worker processes for a large batch: one per core, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def write_proposals(ctx: ReportContext, out_dir: Path, scene_ids: Iterable[str] | None = None,
                     on_progress: ProgressCallback = no_progress,
-                    cancel: CancelToken | None = None) -> list[Path]:
+                    cancel: CancelToken | None = None, workers: int | None = None) -> list[Path]:
     """Write one proposal per consortium into ``out_dir`` (every consortium of the result
     when ``scene_ids`` is None); returns the files written, in order.
 
@@ -886,6 +910,8 @@ def write_proposals(ctx: ReportContext, out_dir: Path, scene_ids: Iterable[str] 
     without a consortium). ``cancel`` is checked between documents and raises
     :class:`~core.progress.Cancelled` with the files written so far as ``partial``; each file
     is written to a temporary name and renamed, so no half-written proposal is left behind.
+    A batch of :data:`PARALLEL_MIN` or more is spread over ``workers`` processes (default
+    :func:`default_workers`; reportlab is pure Python, so threads would not help).
     """
     cancel = cancel or CancelToken()
     if ctx.result is None:
@@ -898,20 +924,63 @@ def write_proposals(ctx: ReportContext, out_dir: Path, scene_ids: Iterable[str] 
         raise KeyError(f"以下场景在本次运行中没有联合体：{shown} / no consortium for {len(missing)} "
                        f"scene(s)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    paths: list[Path] = []
     used: set[str] = set()
-    total = len(ids)
     for i, sid in enumerate(ids):
-        if cancel.cancelled:
-            raise Cancelled(partial=written)
-        scene = ctx.scenes[sid]
-        on_progress(i / max(total, 1), f"{TITLE} {i + 1}/{total}：{scene.name}")
-        name = proposal_filename(scene)
+        name = proposal_filename(ctx.scenes[sid])
         if name.casefold() in used:  # two ids that clean to the same name
             name = bounded_filename(f"{Path(name).stem}_{i + 1}", ".pdf")
         used.add(name.casefold())
-        path = out_dir / name
+        paths.append(out_dir / name)
+    total = len(ids)
+    workers = default_workers() if workers is None else workers
+    if workers > 1 and total >= PARALLEL_MIN:
+        return _write_parallel(ctx, ids, paths, workers, on_progress, cancel)
+    written: list[Path] = []
+    for i, (sid, path) in enumerate(zip(ids, paths, strict=True)):
+        if cancel.cancelled:
+            raise Cancelled(partial=written)
+        on_progress(i / max(total, 1), f"{TITLE} {i + 1}/{total}：{ctx.scenes[sid].name}")
         write_proposal(ctx, sid, path)
         written.append(path)
     on_progress(1.0, f"{TITLE}：已生成 {len(written)} 份 / {len(written)} written")
     return written
+
+
+def _write_parallel(ctx: ReportContext, ids: list[str], paths: list[Path], workers: int,
+                    on_progress: ProgressCallback, cancel: CancelToken) -> list[Path]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    total = len(ids)
+    chunks = [list(zip(ids[k:k + CHUNK], map(str, paths[k:k + CHUNK]), strict=True))
+              for k in range(0, total, CHUNK)]
+    on_progress(0.0, f"{TITLE}：{workers} 个进程 / {workers} worker processes")
+    # spawn, not fork: the caller may be a GUI with threads running, and fork copies locks.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(ctx,))
+    done_ids: set[str] = set()
+    try:
+        pending = {pool.submit(_worker_write, chunk): chunk for chunk in chunks}
+        while pending:
+            finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                chunk = pending.pop(future)
+                future.result()  # a failure in a worker surfaces here
+                done_ids.update(sid for sid, _ in chunk)
+            if finished:
+                on_progress(len(done_ids) / total,
+                            f"{TITLE} {len(done_ids)}/{total}")
+            if cancel.cancelled:
+                for future in pending:
+                    future.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
+                for future, chunk in pending.items():
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        done_ids.update(sid for sid, _ in chunk)
+                raise Cancelled(partial=[p for sid, p in zip(ids, paths, strict=True)
+                                         if sid in done_ids])
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    on_progress(1.0, f"{TITLE}：已生成 {total} 份 / {total} written")
+    return paths
