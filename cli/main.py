@@ -40,19 +40,35 @@ class _Opened:
         self.created = not self.path.exists()
 
     def __enter__(self) -> CatalogueStore:
+        from core.lock import CatalogueLock
+
         if self.created:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.store = CatalogueStore.open(self.path)
+        # The command writes: refuse while the GUI has the catalogue open (its copy in memory
+        # would go stale), as a second GUI instance is refused.
+        self.lock = CatalogueLock.acquire(self.path)
+        try:
+            self.store = CatalogueStore.open(self.path)
+        except BaseException:
+            self.lock.release()
+            raise
         return self.store
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self.store.close()
+        self.lock.release()
         if exc_type is not None and self.created:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    from gui.platform_check import xcb_problem
+
+    problem = xcb_problem()
+    if problem:  # else Qt aborts with "could not load the Qt platform plugin xcb"
+        print(f"错误 error: {problem}", file=sys.stderr)
+        return EXIT_INTERNAL
     from gui.app import run_gui
 
     if args.db:
@@ -353,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "and match consortia. Without a command, opens the GUI.",
     )
     parser.add_argument("--db", help="catalogue file (SQLite) for the GUI")
+    parser.add_argument("--self-test", action="store_true",
+                        help="自检：离屏打开窗口、加载演示目录、短时匹配、写出 PDF / check this "
+                             "installation end to end and exit (0 = all steps passed)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func: Callable[[argparse.Namespace], int], text: str,
@@ -425,8 +444,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A Chinese Windows console is GBK: never crash on a character it lacks.
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen build's worker processes start here
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from gui.self_test import run_self_test
+
+        return run_self_test()
     if args.command is None:
         args.func = cmd_gui
     try:

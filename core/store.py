@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -35,6 +36,7 @@ from core.serialize import (
     scene_to_dict,
 )
 
+logger = logging.getLogger(__name__)
 migrations = Migrations("scenematch")
 
 JSON_COLUMNS = {
@@ -150,6 +152,9 @@ class CatalogueStore:
     def __init__(self, db: sqlite_utils.Database, path: Path | None) -> None:
         self.db = db
         self.path = path
+        # Set by open() when it upgraded an older schema: the backup taken just before.
+        self.migration_backup: Path | None = None
+        self.migrated_from: int | None = None
 
     # -- opening -------------------------------------------------------------
 
@@ -158,7 +163,12 @@ class CatalogueStore:
         """Open the catalogue at ``path``, creating it when missing and ``create``.
 
         Raises :class:`CatalogueError` for a file that is not a SceneMatch
-        catalogue, is corrupt, or comes from a newer SceneMatch.
+        catalogue, is corrupt (``PRAGMA quick_check``), or comes from a newer
+        SceneMatch; the file is then left exactly as it was (no ``-wal``/``-shm``
+        left behind). A catalogue of an older schema is backed up (see
+        :mod:`core.backup`, reason ``before-migration``) before it is migrated;
+        ``migration_backup`` then names the copy. If that backup cannot be written,
+        nothing is migrated and :class:`CatalogueError` is raised.
         """
         path = Path(path)
         if not path.exists() and not create:
@@ -173,16 +183,23 @@ class CatalogueStore:
                         f"{path.name} 不是 SceneMatch 目录文件（不是 SQLite 数据库） / "
                         f"is not a SceneMatch catalogue (not an SQLite database)"
                     )
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(str(path), check_same_thread=False)
             db = sqlite_utils.Database(conn)
             store = cls(db, path)
             store._prepare(is_new)
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()  # closing (not garbage collection) removes the -wal/-shm it made
             raise CatalogueError(
                 f"{path.name} 无法读取（文件可能已损坏）/ cannot be read, the file may be "
                 f"corrupt: {exc}"
             ) from exc
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
         return store
 
     @classmethod
@@ -212,10 +229,36 @@ class CatalogueStore:
                     f"{SCHEMA_VERSION}），请升级 / was written by a newer SceneMatch (schema "
                     f"{version}, this one reads up to {SCHEMA_VERSION}); please upgrade"
                 )
+            damage = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+            if damage != ["ok"]:
+                raise CatalogueError(
+                    f"{self.path} 已损坏，请从备份恢复 / is damaged; restore it from a backup: "
+                    f"{'; '.join(map(str, damage[:3]))}"
+                )
+            if self.path is not None and migrations.pending(db):
+                self._backup_before_migration(version)
         if self.path is not None:
             db.enable_wal()
         migrations.apply(db)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if self.schema_version != SCHEMA_VERSION:  # an unchanged file is not rewritten
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _backup_before_migration(self, version: int) -> None:
+        from core.backup import backup_connection
+
+        assert self.path is not None
+        try:
+            target = backup_connection(self.db.conn, self.path, reason="before-migration")
+        except (OSError, sqlite3.Error) as exc:
+            raise CatalogueError(
+                f"{self.path} 需要升级结构版本，但升级前的备份失败，文件未改动 / needs a schema "
+                f"upgrade but the backup before it failed; the file is unchanged: {exc}"
+            ) from exc
+        self.migration_backup = target
+        self.migrated_from = version
+        logger.warning("%s：结构版本 %s → %s，升级前的备份 / schema %s → %s; backup before the "
+                       "upgrade: %s", self.path, version, SCHEMA_VERSION, version, SCHEMA_VERSION,
+                       target)
 
     def close(self) -> None:
         """Close the file (checkpointing the WAL)."""

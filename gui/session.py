@@ -35,11 +35,13 @@ class _StoreCommand(QUndoCommand):
         if self._first:  # already done by Session.edit before the push
             self._first = False
             return
-        self._redo(self.session.store)
+        with self.session.store.db.atomic():  # one step, one transaction (crash-safe)
+            self._redo(self.session.store)
         self.session.reload()
 
     def undo(self) -> None:
-        self._undo(self.session.store)
+        with self.session.store.db.atomic():
+            self._undo(self.session.store)
         self.session.reload()
 
 
@@ -109,7 +111,8 @@ class Session(QObject):
     def edit(self, text: str, redo: StoreAction, undo: StoreAction) -> None:
         """Do ``redo`` now (it may raise; then nothing changed and nothing is pushed), then
         push an undo step that runs ``undo`` / ``redo``."""
-        redo(self.store)
+        with self.store.db.atomic():
+            redo(self.store)
         self.undo_stack.push(_StoreCommand(self, text, redo, undo))
         self.reload()
 

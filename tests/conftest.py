@@ -27,6 +27,13 @@ def cli_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "cli.main"]
 
 
+@pytest.fixture(autouse=True)
+def _backups_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backups taken by tests (schema migrations, the GUI) go to a temporary folder, never
+    the user's data folder; subprocesses inherit the setting."""
+    monkeypatch.setenv("SCENEMATCH_BACKUP_DIR", str(tmp_path_factory.mktemp("backups")))
+
+
 @pytest.fixture
 def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     def run(*args: str | Path, check: bool = False) -> subprocess.CompletedProcess[str]:
