@@ -8,7 +8,6 @@ import io
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -329,15 +328,13 @@ def plan_40() -> tuple[Catalogue, dict[str, Any]]:
     return catalogue, match(catalogue, MatchParams(time_limit=20, workers=1)).to_dict()
 
 
-def test_40_scene_plan_builds_in_3_seconds_and_its_table_splits(tmp_path, plan_40):
+def test_40_scene_plan_table_splits_across_pages(tmp_path, plan_40):
+    # its speed (≤ 3 s) is watched by `make bench`, not asserted here
     catalogue, result = plan_40
     coordinator = catalogue.coordinators()[0]
     ctx = context(result, catalogue)
     path = tmp_path / "p40.pdf"
-    started = time.perf_counter()
     write_plan_summary(ctx, coordinator, path)
-    seconds = time.perf_counter() - started
-    assert seconds <= 3.0, f"a 40-scene plan summary took {seconds:.2f} s"
 
     pages = page_texts(path)
     text = "".join(pages)
