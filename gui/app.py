@@ -248,7 +248,10 @@ def open_window(path: Path, guard: DataGuard) -> MainWindow | None:
     guard.attach(window.session)
     guard.notice.connect(lambda text: window.statusBar().showMessage(text, 30_000))
     if guard.notices:
-        window.statusBar().showMessage("  ".join(guard.notices), 30_000)
+        # After the window is shown: a temporary message set before that is drawn over the
+        # status bar's own labels (seen under X11) instead of hiding them.
+        text = "  ".join(guard.notices)
+        QTimer.singleShot(0, lambda: window.statusBar().showMessage(text, 30_000))
     return window
 
 

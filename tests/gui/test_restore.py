@@ -240,3 +240,18 @@ def test_the_window_moves_the_lock_and_refuses_a_file_open_elsewhere(qtbot, tmp_
         view.shutdown()
     guard.close(window.session.store)
     assert not lock_path(other).exists()
+
+
+def test_the_window_shows_the_upgrade_notice_once_it_is_up(qtbot, tmp_path):
+    from tests.core.test_backup import _schema_1
+
+    path = tmp_path / "old.scenematch.db"
+    _schema_1(path)
+    guard = DataGuard()
+    window = open_window(path, guard)
+    assert window is not None
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: "before-migration" in window.statusBar().currentMessage())
+    assert not window.path_label.isVisible()  # the notice hides the status bar's labels
+    guard.close(window.session.store)
