@@ -123,7 +123,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from core.importer import export_catalogue
 
-    with _Opened(args.db) as store:
+    # Reading only: no lock, so exporting works while the GUI has the catalogue open.
+    with CatalogueStore.open(args.db, create=False) as store:
         written = export_catalogue(store, args.file)
     for path in written:
         print(f"已导出 exported {path}")

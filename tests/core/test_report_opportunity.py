@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
 import shutil
 import subprocess
 import sys
@@ -28,17 +27,11 @@ from core.reports.opportunity_sheet import (
     write_opportunity_xlsx,
 )
 from matching.opportunities import Opportunity, opportunities
+from tests.pdf_text import squash, text_of
 
 MAKER = "O042"  # a demo maker that is also an algorithm supplier, in several consortia
 
 
-def text_of(source: Path | bytes) -> str:
-    reader = PdfReader(io.BytesIO(source) if isinstance(source, bytes) else source)
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 @pytest.fixture(scope="module")

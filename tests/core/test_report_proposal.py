@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
 import shutil
 import subprocess
 import time
@@ -28,18 +27,11 @@ from core.reports.proposal import (
     write_proposal,
     write_proposals,
 )
+from tests.pdf_text import squash, text_of
 
 HOSTILE = "<b>粗体</b> & 工位 </para> 🤖"
 
 
-def text_of(source: Path | bytes) -> str:
-    reader = PdfReader(io.BytesIO(source) if isinstance(source, bytes) else source)
-    return "\n".join(page.extract_text() or "" for page in reader.pages)
-
-
-def squash(text: str) -> str:
-    """Text without whitespace: table cells wrap long names over lines."""
-    return re.sub(r"\s+", "", text)
 
 
 @pytest.fixture(scope="module")
