@@ -80,6 +80,20 @@ class Exporter(QObject):
         if callable(bar):
             bar().showMessage(message, 10_000)
 
+    # -- the catalogue -------------------------------------------------------------
+
+    def catalogue(self, target: Path) -> Task:
+        """Export the catalogue to ``target``: .json, .xlsx, or a folder of CSV files."""
+        from core.importer import export_catalogue
+
+        def work(progress: ProgressCallback, cancel: CancelToken) -> list[Path]:
+            progress(0.1, tr(f"正在导出到 {target}…", f"Exporting to {target}…"))
+            return self._with_store(lambda s: export_catalogue(s, target))
+
+        return self._run(work, lambda files: tr(f"已导出 {len(files)} 个文件到 {target}",
+                                                f"Exported {len(files)} file(s) to {target}"),
+                         tr("导出失败", "Export failed"))
+
     # -- reports -----------------------------------------------------------------
 
     def reports(self, out_dir: Path, coordinator: str | None = None) -> Task:

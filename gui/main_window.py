@@ -429,13 +429,9 @@ class MainWindow(QMainWindow):
         if path:
             self.export_to(Path(path))
 
-    def export_to(self, target: Path) -> list[Path]:
-        from core.importer import export_catalogue
-
-        written = export_catalogue(self.session.store, target)
-        self.statusBar().showMessage(tr(f"已导出 {len(written)} 个文件到 {target}",
-                                        f"Exported {len(written)} file(s) to {target}"), 8000)
-        return written
+    def export_to(self, target: Path) -> Task:
+        """Export the catalogue to ``target`` (.json, .xlsx or a CSV folder) in the background."""
+        return self.exporter.catalogue(target)
 
     # -- reports and packages -----------------------------------------------------
 

@@ -131,3 +131,18 @@ def test_opportunities_view_exports_the_sheet(matched_window, qtbot, tmp_path):
     assert len(pdfs) == 1 and len(xlsxs) == 1
     org = win.session.organization(lead)
     assert org is not None and org.name in _text(pdfs[0]).replace("\n", "")
+
+
+def test_file_export_runs_in_the_background(matched_window, qtbot, tmp_path):
+    import json
+
+    win = matched_window
+    target = tmp_path / "catalogue.json"
+    _finish(qtbot, win.export_to(target))
+    doc = json.loads(target.read_text(encoding="utf-8"))
+    assert len(doc["scenes"]) == len(win.session.catalogue.scenes)
+    assert "已导出" in win.statusBar().currentMessage()
+    _finish(qtbot, win.export_to(tmp_path / "bad.txt"))  # unsupported: told why, nothing written
+    assert win.exporter.last_box is not None and ".json" in win.exporter.last_box.text()
+    win.exporter.last_box.close()
+    assert not (tmp_path / "bad.txt").exists()
