@@ -34,8 +34,9 @@ _WINDOWS_LOCK_OFFSET = 1 << 30
 
 
 def lock_path(catalogue: str | Path) -> Path:
-    """The sidecar lock file of ``catalogue`` (``<catalogue>.lock``, in the same folder)."""
-    catalogue = Path(catalogue)
+    """The sidecar lock file of ``catalogue`` (``<catalogue>.lock``, beside the real file:
+    symlinks and relative spellings resolve to one sidecar)."""
+    catalogue = Path(catalogue).resolve()
     return catalogue.with_name(catalogue.name + LOCK_SUFFIX)
 
 
@@ -163,7 +164,7 @@ class CatalogueLock:
         Raises :class:`CatalogueError` when the sidecar cannot be created (a read-only
         folder). Never blocks.
         """
-        catalogue = Path(catalogue).absolute()
+        catalogue = Path(catalogue).resolve()
         sidecar = lock_path(catalogue)
         for _attempt in range(20):
             try:

@@ -195,6 +195,7 @@ class _Planner:
             target = self._same(org)
             if target is not None:
                 self.orgs[target] = combine_organizations(self.orgs[target], org)
+                self._register(self.orgs[target])  # it may have gained a USCC
                 report.organizations_merged[org.id] = target
                 org_map[org.id] = target
                 continue
@@ -301,6 +302,25 @@ def merge_packages(store: CatalogueStore, paths: Sequence[str | Path], *,
         raise InputError([Problem("", "没有要合并的材料包 / no package to merge")])
     packages = _verify_all(paths, limits or Limits(), on_progress, cancel)
     on_progress(0.6, "合并 merging")
+    # Read, plan and write in one IMMEDIATE transaction: a write from another connection (the
+    # GUI, another merge) cannot slip in between the read and the write and be overwritten.
+    conn = store.db.conn
+    if conn.in_transaction:  # pragma: no cover - callers do not hold a transaction here
+        raise RuntimeError("merge_packages needs the connection outside a transaction")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        summary, reports, warnings = _plan_and_write(store, packages, on_progress, cancel)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    on_progress(1.0, "完成 done")
+    return MergeSummary(reports, summary, warnings)
+
+
+def _plan_and_write(store: CatalogueStore, packages: list[Package], on_progress: ProgressCallback,
+                    cancel: CancelToken) -> tuple[Any, list[MergedPackage], list[Problem]]:
+    """The merge proper, inside :func:`merge_packages`' transaction."""
     existing = store.load()
     planner = _Planner(existing)
     reports: list[MergedPackage] = []
@@ -325,25 +345,26 @@ def merge_packages(store: CatalogueStore, paths: Sequence[str | Path], *,
     stored = store.runs()
     old_pins = {(p.scene, p.role.value, p.category or "") for p in existing.pins}
     new_pins = {(p.scene, p.role.value, p.category or "") for p in merged.pins}
-    with store.db.atomic():
-        # Scenes and pins of re-merged coordinators the new packages no longer hold.
-        store.delete(scenes=[s.id for s in existing.scenes if s.id not in planner.scenes],
-                     pins=sorted(old_pins - new_pins))
-        summary = store.write(merged)
-        for report, package, result in runs:
-            params = {**result.get("params", {}),
-                      "package": {"digest": package.digest, "file": package.path.name,
-                                  "created": package.manifest.get("created", ""),
-                                  "source_run_id": package.run_id}}
-            previous = [r for r in stored if r.coordinator == package.coordinator
-                        and isinstance(r.params.get("package"), dict)]
-            if any(r.params == params and r.result == result for r in previous):
-                continue  # this very package is stored already
-            for r in previous:
-                store.db.execute("DELETE FROM runs WHERE id = ?", [r.id])
-            report.run_id = store.save_run(
-                coordinator=package.coordinator, status=str(result.get("status", "")),
-                objective=result.get("objective"), bound=result.get("bound"), gap=result.get("gap"),
-                seconds=float(result.get("seconds") or 0.0), params=params, result=result)
-    on_progress(1.0, "完成 done")
-    return MergeSummary(reports, summary, warnings)
+    # Scenes and pins of re-merged coordinators the new packages no longer hold.
+    store.delete(scenes=[s.id for s in existing.scenes if s.id not in planner.scenes],
+                 pins=sorted(old_pins - new_pins))
+    summary = store.write(merged)
+    for report, package, result in runs:
+        # The run now speaks for this coordinator only (a package holds no other's scenes),
+        # whatever scope the original run had; that scope stays under "package".
+        params = {**result.get("params", {}), "coordinator": package.coordinator,
+                  "package": {"scope": result.get("params", {}).get("coordinator"),
+                              "digest": package.digest, "file": package.path.name,
+                              "created": package.manifest.get("created", ""),
+                              "source_run_id": package.run_id}}
+        previous = [r for r in stored if r.coordinator == package.coordinator
+                    and isinstance(r.params.get("package"), dict)]
+        if any(r.params == params and r.result == result for r in previous):
+            continue  # this very package is stored already
+        for r in previous:
+            store.db.execute("DELETE FROM runs WHERE id = ?", [r.id])
+        report.run_id = store.save_run(
+            coordinator=package.coordinator, status=str(result.get("status", "")),
+            objective=result.get("objective"), bound=result.get("bound"), gap=result.get("gap"),
+            seconds=float(result.get("seconds") or 0.0), params=params, result=result)
+    return summary, reports, warnings

@@ -338,6 +338,15 @@ def build_package(store: CatalogueStore, coordinator: str, out: str | Path, *,
                     on_progress(0.9 + 0.1 * index / len(files), name)
                     with open(root / name, "rb") as src, zf.open(_zip_info(name, stamp), "w") as dst:
                         shutil.copyfileobj(src, dst, _CHUNK)
+            # What the national level will check, checked here first: a package it would
+            # refuse (say, the run names an organisation deleted since) is never written.
+            try:
+                verify_package(tmp_zip)
+            except InputError as exc:
+                raise CatalogueError(
+                    "材料包未通过自检，未写出；请重新运行匹配后再打包 / the package fails its own "
+                    "check and was not written; run the matching again, then package: "
+                    + "; ".join(p.message for p in exc.problems[:3])) from None
             os.replace(tmp_zip, out)
         except BaseException:
             Path(tmp_zip).unlink(missing_ok=True)
@@ -553,7 +562,7 @@ def _check_result(doc: Any, catalogue: Catalogue, coordinator: str,
     for key in ("consortia", "unmatched"):
         for index, item in enumerate(doc[key]):
             scene = item.get("scene")
-            if scene not in scenes:
+            if not isinstance(scene, str) or scene not in scenes:
                 raise _Refused(f"{key}[{index}].scene：场景 {scene!r} 不在材料包目录中 / scene is not "
                                f"in the package's catalogue", entry)
             if scene in seen:
@@ -569,7 +578,8 @@ def _check_result(doc: Any, catalogue: Catalogue, coordinator: str,
                            f"{{org, role}}", entry)
         alternates = c.get("alternates") or {}
         if not isinstance(alternates, dict) or not all(
-                isinstance(v, list) and all(isinstance(a, dict) for a in v)
+                isinstance(v, list) and all(isinstance(a, dict) and isinstance(a.get("org"), str)
+                                            for a in v)
                 for v in alternates.values()):
             raise _Refused(f"consortia[{index}].alternates 格式无效 / invalid alternates", entry)
     missing = sorted({aliases.get(o, o) for o in result_org_ids(doc)} - set(orgs))
@@ -694,6 +704,13 @@ def _verify(path: Path, limits: Limits) -> Package:
         result_doc = json.loads(contents[RESULT_ENTRY].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise _Refused(f"无法解析 / cannot be parsed: {exc}", RESULT_ENTRY) from None
-    result = _check_result(result_doc, catalogue, coordinator, checked.merged)
+    try:
+        result = _check_result(result_doc, catalogue, coordinator, checked.merged)
+    except _Refused:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # A shape the checks above did not foresee: still a refusal, never a crash.
+        raise _Refused(f"内容格式无效 / malformed content: {type(exc).__name__}: {exc}",
+                       RESULT_ENTRY) from None
     warnings = tuple(_relocate(p, path, CATALOGUE_ENTRY) for p in checked.warnings)
     return Package(path, manifest, digest, catalogue, result, warnings)

@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from core.model import Catalogue
 from core.taxonomy import taxonomy
-from core.xlsx_io import text_not_formulas
+from core.xlsx_io import append_rows
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
@@ -25,9 +25,7 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 def _sheet(ws: Worksheet, header: list[str], rows: list[list[Any]], widths: list[int]) -> None:
     ws.append(header)
-    for row in rows:
-        ws.append(row)
-    text_not_formulas(ws)
+    append_rows(ws, rows)
     for index, cell in enumerate(ws[1], start=1):
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL

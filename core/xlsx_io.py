@@ -132,10 +132,17 @@ def _validation(col: Column, ranges: dict[str, str], letter: str) -> DataValidat
     return dv
 
 
-def text_not_formulas(ws: Any) -> None:
-    """User text is data: openpyxl stores a string starting with "=" as a formula, which
-    Excel would evaluate (formula injection); keep every such cell a plain string."""
-    for cells in ws.iter_rows(min_row=2):
+def append_rows(ws: Any, rows: Any) -> None:
+    """Append rows of user data to a sheet, as data: control characters (pasted from Word,
+    say; an .xlsx cannot hold them) are dropped, and a string starting with "=" stays a
+    string — openpyxl would store it as a formula, which Excel evaluates (formula injection).
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    first = ws.max_row + 1 if ws.max_row > 1 or ws.cell(1, 1).value is not None else 1
+    for row in rows:
+        ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+    for cells in ws.iter_rows(min_row=first):
         for cell in cells:
             if cell.data_type == "f":
                 cell.data_type = "s"
@@ -152,9 +159,7 @@ def write_workbook(path: str | Path, catalogue: Catalogue | None = None) -> None
     for table in TABLES:
         ws = wb.create_sheet(table.sheet)
         ws.append([("* " if c.required else "") + c.header for c in table.columns])
-        for row in data.get(table.key, []):
-            ws.append(row)
-        text_not_formulas(ws)
+        append_rows(ws, data.get(table.key, []))
         sheets.append((table, ws))
     ranges = _write_lists_sheet(wb)
     for table, ws in sheets:

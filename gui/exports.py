@@ -50,7 +50,12 @@ class Exporter(QObject):
 
     def _run(self, work: Callable[[ProgressCallback, CancelToken], Any],
              ok: Callable[[Any], str], failed_title: str,
-             after: Callable[[Any], None] | None = None) -> Task:
+             after: Callable[[Any], None] | None = None) -> Task | None:
+        if self.busy:
+            # One at a time: the panel shows one task, and closing the window waits for it.
+            self._status(tr("请等当前任务完成（或取消）后再试", "Wait for the running task to finish "
+                                                 "(or cancel it), then try again"))
+            return None
         task = Task(work, self)
 
         def succeeded(result: Any) -> None:
@@ -82,7 +87,7 @@ class Exporter(QObject):
 
     # -- the catalogue -------------------------------------------------------------
 
-    def catalogue(self, target: Path) -> Task:
+    def catalogue(self, target: Path) -> Task | None:
         """Export the catalogue to ``target``: .json, .xlsx, or a folder of CSV files."""
         from core.importer import export_catalogue
 
@@ -96,7 +101,7 @@ class Exporter(QObject):
 
     # -- reports -----------------------------------------------------------------
 
-    def reports(self, out_dir: Path, coordinator: str | None = None) -> Task:
+    def reports(self, out_dir: Path, coordinator: str | None = None) -> Task | None:
         """Plan summary + proposals of ``coordinator`` (every coordinator when None)."""
         from core.reports.batch import write_all_documents, write_plan_documents
         from core.reports.context import context_from_store
@@ -114,7 +119,7 @@ class Exporter(QObject):
                                                 f"Wrote {len(files)} report(s) to {out_dir}"),
                          tr("报告导出失败", "Reports could not be written"))
 
-    def org_sheet(self, org_id: str, out_dir: Path) -> Task:
+    def org_sheet(self, org_id: str, out_dir: Path) -> Task | None:
         """The opportunity sheet (PDF + xlsx) of ``org_id``."""
         from core.reports.batch import write_org_documents
         from core.reports.context import context_from_store
@@ -138,7 +143,7 @@ class Exporter(QObject):
 
     # -- packages ----------------------------------------------------------------
 
-    def package(self, coordinator: str, target: Path) -> Task:
+    def package(self, coordinator: str, target: Path) -> Task | None:
         """The submission package of ``coordinator`` as ``target`` (.zip)."""
         from core.package import build_package
 
@@ -162,7 +167,7 @@ class Exporter(QObject):
                                              f"Submission package written: {target}"),
                          tr("申报包导出失败", "The submission package could not be written"))
 
-    def merge(self, paths: list[Path]) -> Task:
+    def merge(self, paths: list[Path]) -> Task | None:
         """Merge submission packages into the open catalogue (all or nothing)."""
         from core.merge import merge_packages
 
@@ -184,4 +189,6 @@ class Exporter(QObject):
         """Stop a running task and wait for it (the window is closing)."""
         if self.task is not None and self.task.running:
             self.task.cancel()
-            self.task.wait()
+            # Cancelling is checked between documents; a large batch may need a moment.
+            while not self.task.wait(10_000):
+                pass

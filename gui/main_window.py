@@ -429,7 +429,7 @@ class MainWindow(QMainWindow):
         if path:
             self.export_to(Path(path))
 
-    def export_to(self, target: Path) -> Task:
+    def export_to(self, target: Path) -> Task | None:
         """Export the catalogue to ``target`` (.json, .xlsx or a CSV folder) in the background."""
         return self.exporter.catalogue(target)
 
@@ -464,7 +464,10 @@ class MainWindow(QMainWindow):
         ok, coordinator = self._choose_coordinator(title, allow_all=False)
         if not ok or coordinator is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, title, f"申报包_{coordinator}.zip", "ZIP (*.zip)")
+        from core.package import default_package_name
+
+        path, _ = QFileDialog.getSaveFileName(self, title, default_package_name(coordinator),
+                                              "ZIP (*.zip)")
         if path:
             self.exporter.package(coordinator, Path(path))
 

@@ -38,3 +38,14 @@ def test_result_workbook_keeps_formula_like_text(tmp_path, demo_result):
     cells = [c for ws in openpyxl.load_workbook(path).worksheets for row in ws.iter_rows()
              for c in row if c.value == FORMULA]
     assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_control_characters_pasted_from_word_do_not_break_workbooks(tmp_path, demo_result):
+    catalogue = demo_catalogue()
+    org = dataclasses.replace(catalogue.organizations[0], name="杭州\x0b钱塘\x01公司",
+                              description="第一行\x0c第二行")
+    catalogue = dataclasses.replace(catalogue, organizations=[org, *catalogue.organizations[1:]])
+    write_workbook(tmp_path / "c.xlsx", catalogue)
+    write_result_workbook(tmp_path / "r.xlsx", demo_result, catalogue)
+    back = validate(read_workbook(tmp_path / "c.xlsx")).catalogue
+    assert back.org_by_id()[org.id].name == "杭州钱塘公司"

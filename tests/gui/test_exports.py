@@ -74,13 +74,24 @@ def test_plan_reports_are_written_in_a_worker(matched_window, qtbot, tmp_path):
     assert "已写出" in win.statusBar().currentMessage()
 
 
-def test_cancel_stops_an_export(matched_window, qtbot, tmp_path):
+def test_cancel_stops_an_export_and_one_task_runs_at_a_time(matched_window, qtbot, tmp_path):
     win = matched_window
-    task = win.exporter.reports(tmp_path / "all", None)
-    win.tasks.cancel_button.click()
-    _finish(qtbot, task)
-    assert win.statusBar().currentMessage() in ("已取消", "Cancelled") or \
-        "已写出" in win.statusBar().currentMessage()  # a very fast machine may finish first
+    out = tmp_path / "all"
+    task = win.exporter.reports(out, None)
+    assert task is not None
+    # Progress arrives through the event loop, so this runs at the first report.
+    task.progress.connect(lambda _f, _m: win.tasks.cancel_button.click())
+    assert win.exporter.package("浙江省", tmp_path / "x.zip") is None  # busy: refused
+    assert "当前任务" in win.statusBar().currentMessage()
+    with qtbot.waitSignal(task.cancelled, timeout=120_000):
+        pass
+    if task.running:
+        _finish(qtbot, task)
+    assert win.statusBar().currentMessage() == "已取消"
+    written = list(out.rglob("*.pdf"))
+    assert len(written) < len(win.session.result["consortia"])  # stopped early
+    assert not list(out.rglob("*.tmp"))  # nothing half-written left
+    assert not (tmp_path / "x.zip").exists()
 
 
 def test_package_then_merge_into_another_catalogue(matched_window, qtbot, tmp_path):
