@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from core.backup import DEFAULT_KEEP, Backup, backup, check_file, list_backups, restore
@@ -33,6 +34,15 @@ ChooseRestore = Callable[[Path, Sequence[Backup], str, QWidget | None], Backup |
 Warn = Callable[[QWidget | None, str, str], None]
 
 
+def app_icon() -> QIcon:
+    """The application's icon (resources/icons, read so a frozen build finds it too)."""
+    from importlib import resources
+
+    pixmap = QPixmap()
+    pixmap.loadFromData(resources.files("resources.icons").joinpath("scenematch.png").read_bytes())
+    return QIcon(pixmap)
+
+
 def make_app() -> QApplication:
     """The QApplication with SceneMatch's names, the bundled CJK font and the saved language."""
     app = QApplication.instance() or QApplication(sys.argv)
@@ -40,6 +50,7 @@ def make_app() -> QApplication:
     app.setApplicationName("SceneMatch")
     app.setOrganizationName("SceneMatch")
     install_cjk_font(app)
+    app.setWindowIcon(app_icon())
     language = QSettings().value("language", "zh")
     i18n.set_language(language if language in i18n.LANGUAGES else "zh")
     return app

@@ -180,10 +180,17 @@ class Exporter(QObject):
             self.session.reload()
             self.session.show_latest_run()
 
-        return self._run(work, lambda _s: tr(f"已合并 {len(paths)} 个申报包",
+        task = self._run(work, lambda _s: tr(f"已合并 {len(paths)} 个申报包",
                                              f"Merged {len(paths)} package(s)"),
                          tr("合并失败，目录未改变", "Merge refused; the catalogue is unchanged"),
                          after)
+        # The merge holds the catalogue's write lock while it writes: edits made meanwhile
+        # would wait on it and could time out, so the views are frozen until it is done.
+        views = getattr(self.window, "stack", None)
+        if task is not None and isinstance(views, QWidget):
+            views.setEnabled(False)
+            task.finished.connect(lambda: views.setEnabled(True))
+        return task
 
     def shutdown(self) -> None:
         """Stop a running task and wait for it (the window is closing)."""

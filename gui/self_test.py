@@ -57,8 +57,11 @@ def _resources(state: dict[str, Any]) -> str:
     from core.taxonomy import taxonomy
 
     font = resources.files("resources.fonts").joinpath("SceneSans.ttf").read_bytes()
+    icon = resources.files("resources.icons").joinpath("scenematch.png").read_bytes()
+    demo = resources.files("resources").joinpath("demo_catalogue.json").read_bytes()
     kinds = taxonomy().kinds()
-    return f"font {len(font) // 1024} KiB, taxonomy {len(kinds)} kinds"
+    return (f"font {len(font) // 1024} KiB, icon {len(icon) // 1024} KiB, demo "
+            f"{len(demo) // 1024} KiB, taxonomy {len(kinds)} kinds")
 
 
 def _catalogue(state: dict[str, Any]) -> str:

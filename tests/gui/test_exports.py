@@ -106,7 +106,10 @@ def test_package_then_merge_into_another_catalogue(matched_window, qtbot, tmp_pa
     other = MainWindow(national)
     qtbot.addWidget(other)
     try:
-        _finish(qtbot, other.exporter.merge([target]))
+        task = other.exporter.merge([target])
+        assert task is not None and not other.stack.isEnabled()  # no edits while it writes
+        _finish(qtbot, task)
+        assert other.stack.isEnabled()
         scenes = other.session.catalogue.scenes
         assert scenes and {s.coordinator for s in scenes} == {"浙江省"}
         assert other.session.result is not None  # the package's run came along

@@ -65,3 +65,11 @@ def test_no_display_is_reported_before_qt_aborts(tmp_path):
     assert proc.returncode == 1
     assert "xvfb-run" in proc.stderr and "DISPLAY" in proc.stderr
     assert not (tmp_path / "c.db").exists()  # failed before touching anything
+
+
+def test_the_app_icon_is_shipped_and_loads(qapp):
+    from gui.app import app_icon
+
+    icon = app_icon()
+    assert not icon.isNull()
+    assert icon.pixmap(64, 64).width() == 64
