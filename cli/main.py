@@ -136,9 +136,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     target = Path(args.file)
     if target.suffix.lower() != ".xlsx":
-        print(f"错误 error: {target}: 模板须为 .xlsx 文件 / the template must be an .xlsx file",
-              file=sys.stderr)
-        return EXIT_INPUT
+        raise CatalogueError(f"{target}: 模板须为 .xlsx 文件 / the template must be an .xlsx file")
     write_workbook(target)
     print(f"模板已写入 template written to {target}")
     return EXIT_OK
@@ -176,10 +174,8 @@ def _parse_weights(items: list[str]) -> dict[str, float]:
 def _print_result(doc: dict, run_id: int | None) -> None:
     from core.taxonomy import taxonomy
 
-    status_zh = {"optimal": "已证明最优", "feasible": "可行解", "timeout": "超时", "cancelled": "已取消",
-                 "infeasible": "无可行解"}
     total = len(doc["consortia"]) + len(doc["unmatched"])
-    print(f"状态 status: {doc['status']}（{status_zh.get(doc['status'], '')}）  "
+    print(f"状态 status: {doc['status']}（{taxonomy().label('run_statuses', doc['status'])}）  "
           f"匹配 matched: {len(doc['consortia'])}/{total} 个场景  "
           f"优先级 priority: {doc['matched_priority']:g} (上界 bound {doc['matched_priority_bound']:g})")
     print(f"适配度 fit: {doc['objective']:.1f}  上界 bound: {doc['bound']:.1f}  "
@@ -337,9 +333,7 @@ def cmd_package(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() != ".zip":
-        print(f"错误 error: {out}: 材料包须为 .zip 文件 / the package must be a .zip file",
-              file=sys.stderr)
-        return EXIT_INPUT
+        raise CatalogueError(f"{out}: 材料包须为 .zip 文件 / the package must be a .zip file")
     with CatalogueStore.open(args.db, create=False) as store:
         manifest = build_package(store, args.coordinator, out, run_id=args.run,
                                  on_progress=_stderr_progress)

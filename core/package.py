@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from core.filenames import safe_filename_part
 from core.json_io import dumps, parse_json
 from core.model import Catalogue, MatchRun
 from core.problems import CatalogueError, InputError, Problem
@@ -121,8 +122,7 @@ def app_version() -> str:
 
 def safe_filename(text: str) -> str:
     """``text`` usable as one file name on Windows, macOS and Linux."""
-    cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" .")
-    return cleaned or "_"
+    return safe_filename_part(text, 80) or "_"
 
 
 def default_package_name(coordinator: str, date: dt.date | None = None) -> str:

@@ -42,20 +42,7 @@ def text_width(text: str, size: float = LABEL_SIZE) -> float:
 
 def fit_text(text: str, width: float, size: float = LABEL_SIZE) -> str:
     """``text`` (made printable) cut with "…" so it fits in ``width`` points."""
-    text = pdf.printable(text).replace("\n", " ")
-    if text_width(text, size) <= width:
-        return text
-    while text and text_width(text + "…", size) > width:
-        text = text[:-1]
-    return text + "…"
-
-
-def _drawing(width: float, height: float) -> Drawing:
-    drawing = Drawing(width, height)
-    # Else the renderer sets Helvetica once per drawing, unembedded, even with no text in it.
-    drawing.initialFontName = pdf.register_fonts()
-    drawing.initialFontSize = LABEL_SIZE
-    return drawing
+    return pdf.clip(text, width, size)
 
 
 def _string(x: float, y: float, text: str, size: float = LABEL_SIZE,
@@ -90,7 +77,7 @@ def bar_chart(items: Sequence[tuple[str, float]], width: float, height: float | 
     head = (TITLE_SIZE + 6) if title else 0.0
     if height is None:
         height = head + max(1, len(rows)) * ROW + 4
-    drawing = _drawing(width, height)
+    drawing = pdf.drawing(width, height, LABEL_SIZE)
     used = _title(drawing, title, width, height)
     if not rows or max((v for _, v in rows), default=0) <= 0:
         _empty(drawing, width, (height - used) / 2, empty_text)
@@ -148,7 +135,7 @@ def share_bar(items: Sequence[tuple[str, float]], width: float, title: str | Non
     line = LABEL_SIZE + 5
     head = (TITLE_SIZE + 6) if title else 0.0
     height = head + bar_height + 8 + len(legend_rows) * line
-    drawing = _drawing(width, height)
+    drawing = pdf.drawing(width, height, LABEL_SIZE)
     _title(drawing, title, width, height)
     bar_y = height - head - bar_height
     if total <= 0:

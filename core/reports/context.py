@@ -15,25 +15,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from core.model import Catalogue, MatchRun, Organization, Role, Scene
+from core.model import Catalogue, MatchRun, Organization, Partnership, Role, Scene
 from core.problems import CatalogueError
 from core.reports.pdf import DocInfo
 from core.taxonomy import taxonomy
-
-RUN_STATUS = {
-    "optimal": ("已证明最优", "proven optimal"),
-    "feasible": ("可行解", "feasible"),
-    "timeout": ("超时（最优解未证明）", "time limit reached"),
-    "cancelled": ("已取消", "cancelled"),
-    "infeasible": ("无可行解", "infeasible"),
-}
-"""The words for a run's status (zh, en)."""
-
-
-def status_label(status: str, lang: str = "zh") -> str:
-    """"已证明最优" for "optimal" …; the status itself when unknown."""
-    pair = RUN_STATUS.get(status)
-    return (pair[1] if lang == "en" else pair[0]) if pair else status
 
 
 def label(kind: str, value: object, lang: str = "zh") -> str:
@@ -74,6 +59,8 @@ class ReportContext:
     run_created: str = ""  # ISO time the run was stored
     catalogue_name: str = ""
     date: dt.date = field(default_factory=dt.date.today)
+    # Per-context caches of the report writers (e.g. the proposals' short names).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- lookups ---------------------------------------------------------------
     @cached_property
@@ -98,6 +85,40 @@ class ReportContext:
     @cached_property
     def _unmatched(self) -> dict[str, dict[str, Any]]:
         return {u["scene"]: u for u in (self.result or {}).get("unmatched", [])}
+
+    @cached_property
+    def partnerships_by_pair(self) -> dict[frozenset[str], Partnership]:
+        """The strongest recorded prior partnership of each pair of organisations."""
+        out: dict[frozenset[str], Partnership] = {}
+        for p in self.catalogue.partnerships:
+            pair = frozenset((p.a, p.b))
+            if pair not in out or p.strength > out[pair].strength:
+                out[pair] = p
+        return out
+
+    @cached_property
+    def consortia_of(self) -> dict[str, list[str]]:
+        """Organisation -> the scenes of the run where it holds a slot (the owner's own place
+        not counted)."""
+        out: dict[str, list[str]] = {}
+        for c in self._consortia.values():
+            scene = self.scenes.get(c["scene"])
+            owner = scene.owner if scene else None
+            for org in dict.fromkeys(m["org"] for m in c["members"]
+                                     if m["org"] != owner and m["role"] != Role.USER_UNIT.value):
+                out.setdefault(org, []).append(c["scene"])
+        return out
+
+    @cached_property
+    def robots_led(self) -> dict[str, int]:
+        """Lead organisation -> robots over the scenes it leads in the run."""
+        out: dict[str, int] = {}
+        for c in self._consortia.values():
+            scene = self.scenes.get(c["scene"])
+            lead = self.lead_of(c)
+            if scene is not None and lead is not None:
+                out[lead] = out.get(lead, 0) + scene.robots
+        return out
 
     def consortium(self, scene_id: str) -> dict[str, Any] | None:
         """The result's consortium for ``scene_id`` (None when unmatched or not in the run)."""

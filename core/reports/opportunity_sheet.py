@@ -24,17 +24,16 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, HRFlowable, Spacer
 
+from core.filenames import bounded_filename, safe_filename_part
 from core.model import Organization, Role
 from core.reports import pdf
 from core.reports.context import ReportContext, label, role_label, slot_label, term_label
 from core.reports.proposal import (
     Stack,
-    bounded_filename,
     fast_key_values,
     fast_table,
     keep_together,
     run_index,
-    safe_filename_part,
     write_atomically,
 )
 

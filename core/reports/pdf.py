@@ -496,12 +496,12 @@ def build(target: str | Path | Any, info: DocInfo, story: list[Flowable], *,
 Drawer = Callable[[], Flowable]
 
 
-def drawing(width: float, height: float) -> Any:
+def drawing(width: float, height: float, font_size: float = 8) -> Any:
     """A reportlab.graphics Drawing that uses the embedded font (a bare Drawing puts an
-    unembedded Helvetica into the PDF)."""
+    unembedded Helvetica into the PDF, even with no text in it)."""
     from reportlab.graphics.shapes import Drawing
 
     d = Drawing(width, height)
     d.initialFontName = register_fonts()
-    d.initialFontSize = 8
+    d.initialFontSize = font_size
     return d

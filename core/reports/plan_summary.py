@@ -18,7 +18,6 @@ the document still builds, with "尚未运行匹配" where the consortia would b
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from reportlab.platypus import (
     Spacer,
 )
 
+from core.filenames import bounded_filename, safe_filename_part
 from core.model import LEAD_ROLES, Field, Role, Scene
 from core.plan_rules import PlanStatus, plan_status
 from core.reports import charts, pdf
@@ -53,8 +53,6 @@ WIDTH = pdf.CONTENT_WIDTH  # the frame has no padding: this is the width a flowa
 # An organisation in more than this share of the plan's consortia is a concentration risk.
 RISK_SHARE = 0.25
 
-RUN_STATUS = {"optimal": "已证明最优", "feasible": "可行解（未证明最优）", "timeout": "超时",
-              "cancelled": "已取消", "infeasible": "无可行解", "unknown": "未知"}
 WEIGHT_LABELS = {
     "concentration_share": "单一组织占联合体比例上限",
     "concentration_penalty": "集中度惩罚（每超出一个联合体）",
@@ -63,7 +61,6 @@ WEIGHT_LABELS = {
     "change_penalty": "重新匹配变更惩罚（每项变更）",
 }
 SHARE_WEIGHTS = ("concentration_share", "lead_share")
-_UNSAFE_NAME = re.compile(r'[/\\:*?"<>|]')
 _ID = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]+(?![A-Za-z0-9_\-])")
 _COMPONENT_SLOT = re.compile(r"component:([^\s，。；、,;/（）()]+)")
 
@@ -73,10 +70,7 @@ _COMPONENT_SLOT = re.compile(r"component:([^\s，。；、,;/（）()]+)")
 def plan_summary_filename(coordinator: str) -> str:
     """``实训空间建设方案_<coordinator>.pdf`` with characters no file system accepts
     (``/ \\ : * ? " < > |``, control characters) replaced by "_"."""
-    name = "".join("_" if unicodedata.category(c).startswith("C") else c for c in coordinator)
-    name = _UNSAFE_NAME.sub("_", name).strip(" ._")
-    name = re.sub(r"_{2,}", "_", name)[:80] or "未命名"
-    return f"{TITLE}_{name}.pdf"
+    return bounded_filename(f"{TITLE}_{safe_filename_part(coordinator, 80) or '未命名'}", ".pdf")
 
 
 # -- entry points ----------------------------------------------------------------
@@ -796,7 +790,7 @@ def _run(plan: _Plan) -> list[Flowable]:
         ("运行编号", f"第 {ctx.run_id} 次运行" if ctx.run_id is not None else "未保存"),
         ("运行时间", ctx.run_created[:19].replace("T", " ") if ctx.run_created else "—"),
         ("运行范围", f"仅{scope}" if scope else "全部组织单位"),
-        ("求解状态", f"{RUN_STATUS.get(status, status)}（{status}）"),
+        ("求解状态", f"{label('run_statuses', status)}（{status}）"),
         ("总适配度（目标值）", number("objective")),
         ("上界", number("bound")),
         ("差距", f"{gap:.2%}" if isinstance(gap, int | float) else "—"),

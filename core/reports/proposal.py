@@ -15,11 +15,8 @@ from __future__ import annotations
 import math
 import os
 import re
-import unicodedata
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -39,6 +36,7 @@ from reportlab.platypus import (
     Spacer,
 )
 
+from core.filenames import bounded_filename, safe_filename_part
 from core.model import Organization, Partnership, Role, Scene
 from core.progress import Cancelled, CancelToken, ProgressCallback, no_progress
 from core.reports import pdf
@@ -67,8 +65,6 @@ _SHORT_MAX = 10
 
 # -- file names ----------------------------------------------------------------------------
 
-_UNSAFE = re.compile(r'[/\\:*?"<>|]')
-_MAX_NAME_BYTES = 180  # well under the 255-byte limit of common file systems, with room for .part
 
 
 class _Named(Protocol):
@@ -77,38 +73,6 @@ class _Named(Protocol):
 
     @property
     def name(self) -> str: ...
-
-
-def safe_filename_part(text: str, max_chars: int = 60) -> str:
-    """``text`` made safe in a file name on Windows, macOS and Linux: path separators,
-    ``: * ? " < > |`` and control characters become "_", whitespace runs one space, leading
-    and trailing dots and spaces go, at most ``max_chars`` characters."""
-    out = []
-    for ch in str(text):
-        cat = unicodedata.category(ch)
-        if _UNSAFE.match(ch) or cat in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
-            out.append("_")
-        elif ch.isspace():
-            out.append(" ")
-        else:
-            out.append(ch)
-    cleaned = re.sub(r" +", " ", "".join(out)).strip(" .")
-    return cleaned[:max_chars].rstrip(" .")
-
-
-_WINDOWS_RESERVED = frozenset(
-    ["CON", "PRN", "AUX", "NUL"] + [f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)])
-
-
-def bounded_filename(stem: str, suffix: str) -> str:
-    """``stem + suffix`` cut so the name stays under the file systems' byte limit (and not
-    one of the device names Windows reserves)."""
-    while len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES and stem:
-        stem = stem[:-1]
-    stem = stem.rstrip(" .")
-    if stem.upper() in _WINDOWS_RESERVED:
-        stem = f"_{stem}"
-    return stem + suffix
 
 
 def proposal_filename(scene: _Named) -> str:
@@ -138,18 +102,19 @@ def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:
 
 # -- per-context index -------------------------------------------------------------------
 
-@dataclass
 class RunIndex:
-    """What every proposal of one context looks up, computed once."""
+    """What every proposal of one context looks up (the context's own cached lookups), plus
+    short display names computed once per organisation."""
 
-    partnerships: dict[frozenset[str], Partnership]
-    consortia_of: dict[str, list[str]]  # org -> scenes where it holds a slot (owner excluded)
-    robots_led: dict[str, int]  # lead org -> robots over the scenes it leads in the run
-    _short: dict[str, str] = field(default_factory=dict)
+    def __init__(self, ctx: ReportContext) -> None:
+        self.ctx = ctx
+        self.consortia_of = ctx.consortia_of
+        self.robots_led = ctx.robots_led
+        self._short: dict[str, str] = {}
 
     def partnership(self, a: str, b: str) -> Partnership | None:
         """The recorded prior partnership of ``a`` and ``b`` (either order)."""
-        return self.partnerships.get(frozenset((a, b))) if a != b else None
+        return self.ctx.partnerships_by_pair.get(frozenset((a, b))) if a != b else None
 
     def short_name(self, ctx: ReportContext, org_id: str) -> str:
         """A short display name: legal-form suffixes and the home city dropped, at most
@@ -184,36 +149,11 @@ def short_name(org: Organization | None, fallback: str) -> str:
     return name if len(name) <= _SHORT_MAX else name[: _SHORT_MAX - 1] + "…"
 
 
-_INDEXES: dict[int, tuple[weakref.ref[ReportContext], int, RunIndex]] = {}
-
-
 def run_index(ctx: ReportContext) -> RunIndex:
-    """The :class:`RunIndex` of ``ctx`` (built on first use, kept while ``ctx`` lives)."""
-    key = id(ctx)
-    hit = _INDEXES.get(key)
-    if hit is not None and hit[0]() is ctx and hit[1] == id(ctx.result):
-        return hit[2]
-    partnerships: dict[frozenset[str], Partnership] = {}
-    for p in ctx.catalogue.partnerships:
-        pair = frozenset((p.a, p.b))
-        if pair not in partnerships or p.strength > partnerships[pair].strength:
-            partnerships[pair] = p
-    consortia_of: dict[str, list[str]] = {}
-    robots_led: dict[str, int] = {}
-    for c in (ctx.result or {}).get("consortia", []):
-        scene = ctx.scenes.get(c["scene"])
-        owner = scene.owner if scene else None
-        seen: set[str] = set()
-        for m in c["members"]:
-            org = m["org"]
-            if org != owner and m["role"] != Role.USER_UNIT.value and org not in seen:
-                seen.add(org)
-                consortia_of.setdefault(org, []).append(c["scene"])
-            if m["role"] in _LEAD and scene is not None:
-                robots_led[org] = robots_led.get(org, 0) + scene.robots
-    index = RunIndex(partnerships, consortia_of, robots_led)
-    ref = weakref.ref(ctx, lambda _r, k=key: _INDEXES.pop(k, None))  # type: ignore[misc]
-    _INDEXES[key] = (ref, id(ctx.result), index)
+    """The :class:`RunIndex` of ``ctx`` (built on first use, kept with the context)."""
+    index = ctx.memo.get("run_index")
+    if not isinstance(index, RunIndex):
+        index = ctx.memo["run_index"] = RunIndex(ctx)
     return index
 
 
@@ -787,9 +727,7 @@ def member_network(ctx: ReportContext, scene: Scene, members: Sequence[dict[str,
         roles.setdefault(m["org"], []).append(m)
     owner = scene.owner if scene.owner in roles else next(iter(roles), scene.owner)
     others = [o for o in roles if o != owner]
-    d = Drawing(width, height)
-    d.initialFontName = font  # else the renderer's first setFont pulls in Helvetica
-    d.initialFontSize = 7.5
+    d = pdf.drawing(width, height, 7.5)
     legend_h = 12
     cx, cy = width / 2, legend_h + (height - legend_h) / 2
     rx, ry = width / 2 - 60, (height - legend_h) / 2 - 22

@@ -103,15 +103,18 @@ class BarChart(QWidget):
                 x = label_w + bar_w * bar.target / top
                 painter.setPen(QColor(text_colour))
                 painter.drawLine(int(x), y + 2, int(x), y + self.ROW - 2)
+            # Value and note start after the bar or its target mark, whichever is further,
+            # so the text never sits on the mark.
+            end = label_w + max(width, bar_w * (bar.target or 0) / top)
             painter.setPen(text_colour)
-            painter.drawText(QRectF(label_w + width + 4, y, value_w, self.ROW),
+            painter.drawText(QRectF(end + 4, y, value_w, self.ROW),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                              _number(bar.value))
             if bar.note:
                 painter.setPen(QColor(bar.colour))
                 note = metrics.elidedText(bar.note, Qt.TextElideMode.ElideRight,
-                                          self.width() - int(label_w + width + value_w + 8))
-                painter.drawText(QRectF(label_w + width + value_w + 4, y, self.width(), self.ROW),
+                                          self.width() - int(end + value_w + 8))
+                painter.drawText(QRectF(end + value_w + 4, y, self.width(), self.ROW),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, note)
 
 

@@ -14,28 +14,15 @@ from tests.conftest import dump
 
 
 @pytest.fixture
-def matched_window(demo_store, demo_result, qtbot):
+def matched_window(window, demo_result):
     """The main window on the demo catalogue with one stored run (the session shows it)."""
-    from PySide6.QtWidgets import QApplication
-
-    from gui.fonts import install_cjk_font
-    from gui.main_window import MainWindow
-
-    demo_store.save_run(coordinator=None, status=demo_result["status"],
-                        objective=demo_result["objective"], bound=demo_result["bound"],
-                        gap=demo_result["gap"], seconds=demo_result["seconds"],
-                        params=demo_result["params"], result=demo_result)
-    app = QApplication.instance()
-    assert app is not None
-    install_cjk_font(app)  # type: ignore[arg-type]
-    win = MainWindow(demo_store)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    for view in win.views:
-        view.shutdown()
-    win.exporter.shutdown()
+    run_id = window.session.store.save_run(
+        coordinator=None, status=demo_result["status"], objective=demo_result["objective"],
+        bound=demo_result["bound"], gap=demo_result["gap"], seconds=demo_result["seconds"],
+        params=demo_result["params"], result=demo_result)
+    window.session.set_result(demo_result, run_id)
+    yield window
+    window.exporter.shutdown()
 
 
 def _finish(qtbot, task) -> None:
