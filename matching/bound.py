@@ -45,6 +45,7 @@ class Columns:
     agent: np.ndarray  # column -> agent index
     score: np.ndarray  # column -> score (points × SCALE)
     pair_ub: np.ndarray  # column -> optimistic share of pair bonuses
+    pair_fixed: np.ndarray  # column -> the exact part of it: pairs with the group's fixed agents
     inv_mult: np.ndarray  # column -> 1/m (0 when the agent is fixed in the group or unlimited)
     load: np.ndarray  # column -> units of the agent's resource it uses
     value: np.ndarray  # group -> value
@@ -83,6 +84,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     agent: list[int] = []
     score: list[float] = []
     pair_ub: list[float] = []
+    pair_fixed: list[float] = []
     inv_mult: list[float] = []
     load: list[float] = []
     for gi, g in enumerate(groups):
@@ -94,7 +96,11 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
             for c in slot.candidates:
                 mult[c.agent] += 1
         partnered = any(c.agent in bonus for s in g.slots for c in s.candidates)
-        slot_agents = {s.key: {c.agent for c in s.candidates} for s in g.slots} if partnered else {}
+        agent_keys: dict[str, list[str]] = defaultdict(list)
+        if partnered:
+            for s in g.slots:
+                for c in s.candidates:
+                    agent_keys[c.agent].append(s.key)
         for slot in g.slots:
             si = len(slot_group)
             slot_group.append(gi)
@@ -104,15 +110,19 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
                 col_slot.append(si)
                 agent.append(agent_at[c.agent])
                 score.append(c.score + keep_bonus.get((g.id, slot.key, c.agent), 0))
-                ub = 0.0
+                ub = exact = 0.0
                 mine = bonus.get(c.agent) if partnered else None
                 if mine:
                     # Exact with fixed agents; half the best partner in every other slot.
-                    ub = float(sum(mine.get(f, 0) for f in fixed))
-                    for other_key, members in slot_agents.items():
-                        if other_key != slot.key:
-                            ub += max((sc for b, sc in mine.items() if b in members), default=0) / 2
+                    ub = exact = float(sum(mine.get(f, 0) for f in fixed if f != c.agent))
+                    best_in: dict[str, int] = {}
+                    for partner, sc in mine.items():
+                        for other_key in agent_keys.get(partner, ()):
+                            if other_key != slot.key and sc > best_in.get(other_key, 0):
+                                best_in[other_key] = sc
+                    ub += sum(best_in.values()) / 2
                 pair_ub.append(ub)
+                pair_fixed.append(exact)
                 unlimited = limits.get(c.agent, 1) is None or c.agent in fixed
                 inv_mult.append(0.0 if unlimited else 1.0 / mult[c.agent])
                 load.append(float(dict(c.loads).get(res_name, 0)) if c.loads else 0.0)
@@ -124,6 +134,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
         agent=np.asarray(agent, dtype=np.int64),
         score=np.asarray(score, dtype=np.float64),
         pair_ub=np.asarray(pair_ub, dtype=np.float64),
+        pair_fixed=np.asarray(pair_fixed, dtype=np.float64),
         inv_mult=np.asarray(inv_mult, dtype=np.float64),
         load=np.asarray(load, dtype=np.float64),
         value=np.asarray([g.value for g in groups], dtype=np.float64),
@@ -220,3 +231,203 @@ def adjusted_scores(cols: Columns, prices: Lagrangian) -> np.ndarray:
         - prices.mu[cols.agent] * cols.load
 
 
+
+
+def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weight: float,
+                value_weight: float, base_weight: float, min_value: float = 0.0,
+                deadline: float | None = None, node_limit: int = 1000,
+                slack: float = 50.0, cancel: CancelToken | None = None) -> float:
+    """``L`` at ``prices`` with every group's subproblem solved exactly instead of relaxed.
+
+    The relaxed subproblem (:func:`lagrangian`) takes each slot's best column on its own: it
+    ignores covers and conflicts and credits each column half of its best partner in every
+    other slot. Here each group's best *complete* member choice is found by a small
+    branch-and-bound (covers, conflicts and the pair bonuses among the chosen members exact),
+    which is still a valid bound for any prices and is never above the relaxed one. A group
+    whose search exceeds ``node_limit`` nodes is searched again with ten times the nodes, and
+    so on while ``deadline`` allows (without one: up to 100 × ``node_limit``); a group not
+    settled by then keeps its relaxed value. Each group's search stops proving once nothing open can beat
+    its best by more than ``slack``, which is then added to it (so the bound stays valid).
+    """
+    lam, mu, tau = prices.lam, prices.mu, prices.tau
+    adj = (col_weight * (cols.score + cols.pair_fixed) - lam[cols.agent] * cols.inv_mult
+           - mu[cols.agent] * cols.load)
+    opt = adj + col_weight * (cols.pair_ub - cols.pair_fixed)
+    slot_max = np.maximum.reduceat(opt, cols.slot_start)
+    gain = value_weight * cols.value + base_weight * cols.base + tau * cols.value
+    group_sum = gain + np.bincount(cols.slot_group, weights=slot_max, minlength=len(gain))
+    limited = cols.cap < 1e17
+    constant = float(lam[limited] @ cols.cap[limited] + mu @ cols.res_cap - tau * min_value)
+    at = {a: i for i, a in enumerate(cols.agent_ids)}
+    bonus: dict[int, dict[int, float]] = defaultdict(dict)
+    for pb in problem.pair_bonuses:
+        if pb.a in at and pb.b in at and pb.a != pb.b:
+            ia, ib = at[pb.a], at[pb.b]
+            score = col_weight * pb.score
+            bonus[ia][ib] = max(bonus[ia].get(ib, 0.0), score)
+            bonus[ib][ia] = max(bonus[ib].get(ia, 0.0), score)
+    conflicts: dict[int, set[int]] = defaultdict(set)
+    for ca, cb in problem.conflicts:
+        if ca in at and cb in at:
+            conflicts[at[ca]].add(at[cb])
+            conflicts[at[cb]].add(at[ca])
+    ends = np.append(cols.slot_start[1:], cols.n)
+    first_slot = np.searchsorted(cols.slot_group, np.arange(len(cols.groups)))
+    total = constant
+    # Every group with a small search first; then the hard ones again with larger searches
+    # while time remains (any group not settled keeps its relaxed value).
+    open_groups = [gi for gi in range(len(cols.groups)) if group_sum[gi] > 0]
+    limit = node_limit
+    while open_groups:
+        hard = []
+        for gi in open_groups:
+            relaxed = float(group_sum[gi])
+            if (deadline is not None and time.perf_counter() > deadline) or (
+                    cancel is not None and cancel.cancelled):
+                hard.append(gi)  # out of time (or the user stopped): the relaxed value stands
+                continue
+            g = cols.groups[gi]
+            lo_slot = int(first_slot[gi])
+            n_slots = len(g.slots)
+            best = _group_best(g, [int(cols.slot_start[lo_slot + k]) for k in range(n_slots)],
+                               [int(ends[lo_slot + k]) for k in range(n_slots)],
+                               cols, adj, at, bonus, conflicts, -float(gain[gi]), limit, slack)
+            if best is None:
+                hard.append(gi)
+            else:
+                total += min(relaxed, max(0.0, float(gain[gi]) + best))
+        open_groups = hard
+        limit *= 10
+        if deadline is None and limit > 100 * node_limit:
+            break
+        if (deadline is not None and time.perf_counter() > deadline) or (
+                cancel is not None and cancel.cancelled):
+            break
+    total += float(sum(group_sum[gi] for gi in open_groups))
+    return total
+
+
+def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.ndarray,
+                at: dict[str, int], bonus: dict[int, dict[int, float]],
+                conflicts: dict[int, set[int]], floor: float, node_limit: int,
+                slack: float) -> float | None:
+    """An upper bound on the best complete member choice of ``g`` (or on ``floor``, when
+    none is worth more): the best found plus ``slack``, since every node pruned could not
+    beat the best found by more than ``slack`` (near-ties among equally priced candidates
+    would otherwise make the search explode); None when it exceeds ``node_limit`` nodes.
+
+    Depth-first over the slots. At a node, each open slot's candidates are valued with
+    their pairs with the chosen members exact, conflicts with them excluded, and half their
+    best partner in every other open slot; the node's bound is the best sum of those that
+    satisfies the covers still open (per slot, the best value by the set of covers a
+    candidate satisfies)."""
+    n_slots = len(g.slots)
+    key_at = {s.key: k for k, s in enumerate(g.slots)}
+    cover_sets: list[list[set[int]]] = []
+    for cover in g.covers:
+        per: list[set[int]] = [set() for _ in range(n_slots)]
+        for key, agent in cover.options:
+            if key in key_at and agent in at:
+                per[key_at[key]].add(at[agent])
+        cover_sets.append(per)
+    full = (1 << len(cover_sets)) - 1
+    agents = [cols.agent[lo[k]:hi[k]] for k in range(n_slots)]
+    agent_lists = [a.tolist() for a in agents]
+    adjs = [adj[lo[k]:hi[k]] for k in range(n_slots)]
+    pos = [{a: i for i, a in enumerate(agent_lists[k])} for k in range(n_slots)]
+    agent_slots: dict[int, list[int]] = defaultdict(list)
+    for k in range(n_slots):
+        for a in agent_lists[k]:
+            agent_slots[a].append(k)
+    masks = []
+    for k in range(n_slots):
+        m = np.zeros(len(agent_lists[k]), dtype=np.int64)
+        for i, per in enumerate(cover_sets):
+            if per[k]:
+                m |= np.isin(agents[k], np.fromiter(per[k], dtype=np.int64)).astype(np.int64) << i
+        masks.append(m)
+    mask_values = [sorted(set(m.tolist())) for m in masks]
+    # halves[k][i, l]: half the best pair bonus of slot k's candidate i with slot l.
+    halves = []
+    for k in range(n_slots):
+        h = np.zeros((len(agent_lists[k]), n_slots))
+        for i, a in enumerate(agent_lists[k]):
+            for p, sc in bonus.get(a, {}).items():
+                for l_slot in agent_slots.get(p, ()):
+                    if l_slot != k and sc / 2 > h[i, l_slot]:
+                        h[i, l_slot] = sc / 2
+        halves.append(h)
+    open_half = [[halves[k][:, d:].sum(axis=1) for d in range(n_slots + 1)]
+                 for k in range(n_slots)]
+    best = floor
+    nodes = 0
+    members: list[int] = []
+
+    def exact(k: int) -> np.ndarray:
+        """Slot ``k``'s candidates given the members: pairs exact, conflicts out."""
+        gains = adjs[k].copy()
+        where = pos[k]
+        for m in members:
+            for p, sc in bonus.get(m, {}).items():
+                i = where.get(p)
+                if i is not None:
+                    gains[i] += sc
+            for p in conflicts.get(m, ()) if conflicts else ():
+                i = where.get(p)
+                if i is not None:
+                    gains[i] = -math.inf
+        return gains
+
+    def dfs(d: int, value: float, need: int) -> bool:
+        nonlocal best, nodes
+        nodes += 1
+        if nodes > node_limit:
+            return False
+        here = exact(d)
+        if d == n_slots - 1:
+            if need:
+                here = np.where((masks[d] & need) == need, here, -math.inf)
+            top = float(here.max()) if len(here) else -math.inf
+            if value + top > best:
+                best = value + top
+            return True
+        # The open slots after d: best optimistic value per cover mask, then the best
+        # sum for each set of covers left to satisfy.
+        per_mask: list[list[tuple[int, float]]] = []
+        for l_slot in range(d + 1, n_slots):
+            vals = exact(l_slot) + open_half[l_slot][d]
+            if len(mask_values[l_slot]) == 1:
+                per_mask.append([(mask_values[l_slot][0], float(vals.max()))])
+            else:
+                per_mask.append([(m, float(vals[masks[l_slot] == m].max()))
+                                 for m in mask_values[l_slot]])
+        memo: dict[tuple[int, int], float] = {}
+
+        def rest(j: int, left: int) -> float:
+            if j == len(per_mask):
+                return 0.0 if left == 0 else -math.inf
+            found = memo.get((j, left))
+            if found is None:
+                found = max(v + rest(j + 1, left & ~m) for m, v in per_mask[j])
+                memo[(j, left)] = found
+            return found
+
+        top_rest = rest(0, 0)
+        optimistic = here + open_half[d][d + 1]
+        order = np.argsort(-optimistic, kind="stable")
+        mask_d = masks[d]
+        for i in order.tolist():
+            o = float(optimistic[i])
+            if value + o + top_rest <= best + slack:
+                break  # ranked: nothing later in this slot can do better
+            left = need & ~int(mask_d[i])
+            if value + o + rest(0, left) <= best + slack:
+                continue
+            members.append(agent_lists[d][i])
+            ok = dfs(d + 1, value + float(here[i]), left)
+            members.pop()
+            if not ok:
+                return False
+        return True
+
+    return best + slack if dfs(0, 0.0, full) else None

@@ -31,9 +31,17 @@ from typing import Any
 import numpy as np
 
 from core.progress import Cancelled, CancelToken
-from matching.bound import Columns, Lagrangian, adjusted_scores, build_columns, lagrangian
+from matching.bound import (
+    Columns,
+    Lagrangian,
+    adjusted_scores,
+    build_columns,
+    exact_bound,
+    lagrangian,
+)
+from matching.polish import Scorer, polish
 from matching.problem import Assignment, Group, Problem, Slot, Solution
-from matching.warm_start import best_start
+from matching.warm_start import best_start, rule_shortfall
 
 
 @dataclass(frozen=True)
@@ -604,7 +612,8 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
     kept) on the pruned model; then bounds over every candidate, which need time reserved."""
     cp = model.cp
     limit = options.time_limit
-    reserve = min(0.15 * limit, 10.0)
+    reserve = min(0.25 * limit, 16.0)
+    polish_time = min(0.1 * limit, 6.0)
     warm = prepared.warm
     stages: list[dict[str, object]] = []
     big = model.total_value + 1
@@ -627,19 +636,30 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
             stages.append({"stage": "A", "status": solver.status_name(status),
                            "note": "warm start kept"})
             return _warm_answer(problem, prepared, start, stages)
-        a_best = int(round(solver.objective_value))
         stage_a = model.assignment(solver)
+        # A feasible (not optimal) solution may carry slack in its shortfall variables:
+        # count the shortfall of the assignment itself, and keep the warm start if the
+        # search did worse than it (it can, when it gets little CPU).
+        by_id = {g.id: g for g in prepared.groups}
+
+        def primary_of(assignment: Assignment) -> tuple[int, int]:
+            short = rule_shortfall(problem, prepared.groups, assignment)
+            value = sum(by_id[g].value for g in assignment)
+            return value - big * short, short
+
+        a_best, shortfall = primary_of(stage_a)
+        if warm and primary_of(warm)[0] > a_best:
+            stage_a = warm
+            a_best, shortfall = primary_of(warm)
+        primary = a_best + big * shortfall
         stages.append({"stage": "A", "status": solver.status_name(status), "objective": a_best,
                        "bound": int(solver.best_objective_bound + 1e-6),
                        "seconds": round(solver.wall_time, 3)})
-        shortfall = (int(solver.value(model.shortfall))
-                     if not isinstance(model.shortfall, int) else 0)
-        primary = int(solver.value(model.value))
     if options.cancel.cancelled:
         raise Cancelled(stage_a)
     model.model.add(primary_expr >= a_best)
     model.hint(stage_a)
-    budget = max(0.1, limit - reserve - (time.perf_counter() - start))
+    budget = max(0.1, limit - reserve - polish_time - (time.perf_counter() - start))
     reporter = _Reporter(options, "B", start, 0.45, 0.45)
     solver_b, status_b = _run(model, model.score, budget, options, reporter)
     if status_b in (cp.OPTIMAL, cp.FEASIBLE):
@@ -652,9 +672,36 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
         assignment, score = stage_a, _score_of(prepared, stage_a)
     if options.cancel.cancelled:
         raise Cancelled(assignment)  # the user is waiting: trivial bounds, no pricing
+    # The search saw only the kept candidates: polish over all of them, same groups.
+    t_polish = time.perf_counter()
+    cols = prepared.columns
+    if cols is not None:
+        scorer = Scorer(problem, cols.groups, _keep_bonus(options))
+        polished = polish(problem, cols.groups, assignment, scorer=scorer,
+                          deadline=max(t_polish + 0.5, start + limit - reserve),
+                          cancel=options.cancel)
+        before, score = scorer.score(assignment), scorer.score(polished)
+        stages.append({"stage": "polish", "objective": score, "gain": score - before,
+                       "seconds": round(time.perf_counter() - t_polish, 3)})
+        assignment = polished
+        if options.on_progress:  # the bound so far: stage B's, over the kept candidates
+            b_stage = next((st for st in stages if st.get("stage") == "B"), {})
+            b_bound = float(b_stage.get("bound", score))  # type: ignore[arg-type]
+            options.on_progress(Progress("polish", score, max(float(score), b_bound),
+                                         time.perf_counter() - start, 0.9))
+    if options.cancel.cancelled:
+        raise Cancelled(assignment)
     # CP-SAT's bounds speak only of the kept candidates; price the full set.
     end = max(start + limit, time.perf_counter() + 0.5)
-    primary_bound, score_bound, info = _full_bounds(problem, prepared, primary, score, end)
+    def bound_so_far(bound: float) -> None:
+        if options.on_progress:
+            options.on_progress(Progress("bound", score, max(float(score), bound),
+                                         time.perf_counter() - start, 0.95))
+
+    primary_bound, score_bound, info = _full_bounds(problem, prepared, primary, score, end,
+                                                    options.cancel, bound_so_far)
+    if options.cancel.cancelled:
+        raise Cancelled(assignment)
     stages.append(info)
     if options.on_progress:
         options.on_progress(Progress("done", score, score_bound, time.perf_counter() - start, 1.0))
@@ -687,7 +734,8 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
         return _warm_answer(problem, prepared, start, stages)
     assignment = model.assignment(solver)
     primary = int(solver.value(model.value))
-    shortfall = int(solver.value(model.shortfall)) if not isinstance(model.shortfall, int) else 0
+    # Counted on the assignment: a feasible solution's shortfall variables may carry slack.
+    shortfall = rule_shortfall(problem, prepared.groups, assignment)
     score = int(solver.value(model.score))
     combined_bound = float(solver.best_objective_bound)
     # Every solution has weight * (value - big * shortfall) + score <= combined_bound and
@@ -710,22 +758,37 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
 
 
 def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
-                 deadline: float) -> tuple[int, float, dict[str, object]]:
-    """Bounds on summed value and on score (given ``primary``) over every candidate."""
+                 deadline: float, cancel: CancelToken | None = None,
+                 report: Callable[[float], None] | None = None
+                 ) -> tuple[int, float, dict[str, object]]:
+    """Bounds on summed value and on score (given ``primary``) over every candidate: prices
+    by subgradient on the relaxed group subproblems, then the score bound at the best prices
+    with every group's subproblem solved exactly (:func:`matching.bound.exact_bound`)."""
     t0 = time.perf_counter()
     cols = prepared.columns or build_columns(problem, prepared.groups)
-    split = t0 + 0.4 * max(0.5, deadline - t0)
+    span = max(0.5, deadline - t0)
     value_lr = lagrangian(cols, col_weight=0.0, value_weight=1.0, base_weight=0.0,
-                          best_known=primary, iterations=2000, deadline=split)
+                          best_known=primary, iterations=2000, deadline=t0 + 0.2 * span,
+                          cancel=cancel)
     score_lr = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
                           min_value=primary, best_known=score, iterations=2000,
-                          deadline=max(deadline, time.perf_counter() + 0.5), start=prepared.prices)
+                          deadline=max(t0 + 0.55 * span, time.perf_counter() + 0.3),
+                          start=prepared.prices, cancel=cancel)
+    if report:
+        report(score_lr.bound)  # already a bound for the whole problem
+    t1 = time.perf_counter()
+    exact = exact_bound(cols, problem, score_lr, col_weight=1.0, value_weight=0.0,
+                        base_weight=1.0, min_value=primary,
+                        deadline=max(deadline, time.perf_counter() + 0.5), cancel=cancel)
+    score_bound = min(score_lr.bound, exact)
     value_bound = int(math.floor(value_lr.bound + 1e-6))
     info: dict[str, object] = {"stage": "bound", "value_bound": value_bound,
-                               "score_bound": round(score_lr.bound, 1),
+                               "score_bound": round(score_bound, 1),
+                               "relaxed_score_bound": round(score_lr.bound, 1),
                                "iterations": value_lr.iterations + score_lr.iterations,
+                               "exact_seconds": round(time.perf_counter() - t1, 3),
                                "seconds": round(time.perf_counter() - t0, 3)}
-    return value_bound, score_lr.bound, info
+    return value_bound, score_bound, info
 
 
 def _fixed_pair_scores(problem: Problem, prepared: Prepared) -> list[int]:

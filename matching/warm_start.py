@@ -194,6 +194,7 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
     """One slot per task, by min-cost flow (most gain). An agent already in the task's group
     joins it for free; when the flow overloads an agent's resources, the picks that do not fit
     are forbidden to that agent and the flow is solved again (a few times)."""
+    import numpy as np
     from ortools.graph.python import min_cost_flow as mcf
 
     n = len(tasks)
@@ -203,9 +204,11 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
         flow = mcf.SimpleMinCostFlow()
         source, sink = n, n + 1
         node: dict[str, int] = {}
-        arcs: list[tuple[int, int, Candidate]] = []
+        tails: list[int] = []
+        heads: list[int] = []
+        costs: list[int] = []
+        arcs: list[tuple[int, Candidate]] = []
         for t, (g, _) in enumerate(tasks):
-            flow.add_arc_with_capacity_and_unit_cost(source, t, 1, 0)
             inside = set(chosen[g.id].values()) | set(g.fixed)
             for c, gain in options[t]:
                 if (t, c.agent) in forbidden:
@@ -213,20 +216,37 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
                 if c.agent in inside:
                     head = sink  # already a member: no group capacity used
                 else:
-                    if c.agent not in node:
-                        node[c.agent] = n + 2 + len(node)
-                    head = node[c.agent]
-                arcs.append((flow.add_arc_with_capacity_and_unit_cost(t, head, 1, -gain), t, c))
-        for agent, nid in node.items():
+                    head = node.get(c.agent, -1)
+                    if head < 0:
+                        head = node[c.agent] = n + 2 + len(node)
+                tails.append(t)
+                heads.append(head)
+                costs.append(-gain)
+                arcs.append((t, c))
+        # Arcs in one call each: source -> task, task -> agent, agent -> sink, and the bypass
+        # (a task may stay empty).
+        flow.add_arcs_with_capacity_and_unit_cost(  # first, so arc i is arcs[i]
+            np.asarray(tails, dtype=np.int32), np.asarray(heads, dtype=np.int32),
+            np.ones(len(tails), dtype=np.int64), np.asarray(costs, dtype=np.int64))
+        flow.add_arcs_with_capacity_and_unit_cost(
+            np.full(n, source, dtype=np.int32), np.arange(n, dtype=np.int32),
+            np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
+        agents = list(node)
+        lefts = []
+        for agent in agents:
             cap = groups_cap.get(agent, 1)
-            left = n if cap is None else max(0, cap - used[agent])
-            flow.add_arc_with_capacity_and_unit_cost(nid, sink, left, 0)
+            lefts.append(n if cap is None else max(0, cap - used[agent]))
+        flow.add_arcs_with_capacity_and_unit_cost(
+            np.asarray([node[a] for a in agents], dtype=np.int32),
+            np.full(len(agents), sink, dtype=np.int32), np.asarray(lefts, dtype=np.int64),
+            np.zeros(len(agents), dtype=np.int64))
         flow.add_arc_with_capacity_and_unit_cost(source, sink, n, 0)
         flow.set_node_supply(source, n)
         flow.set_node_supply(sink, -n)
         if flow.solve() != flow.OPTIMAL:
             return {}
-        picked = {t: c for arc, t, c in arcs if flow.flow(arc)}
+        flows = flow.flows(np.arange(len(arcs), dtype=np.int32)) if arcs else []
+        picked = {t: c for (t, c), f in zip(arcs, flows, strict=True) if f}
         # Resources the flow does not see: how many of its picks each agent can carry.
         by_agent: dict[str, list[tuple[int, Candidate]]] = defaultdict(list)
         for t, c in picked.items():
@@ -338,7 +358,8 @@ def rule_weights(problem: Problem, groups: list[Group],
     return weight
 
 
-def _shortfall(problem: Problem, groups: list[Group], assignment: Assignment) -> int:
+def rule_shortfall(problem: Problem, groups: list[Group], assignment: Assignment) -> int:
+    """How far ``assignment`` falls short of the counting rules (groups, then tags)."""
     counts: dict[str, int] = defaultdict(int)
     tags: dict[str, set[str]] = defaultdict(set)
     for g in groups:
@@ -355,12 +376,12 @@ def flow_start(problem: Problem, groups: list[Group],
     if a counting rule is still short, once more with its cluster's groups weighted up."""
     weight = rule_weights(problem, groups)
     result = _flow_start(problem, groups, cancel, weight)
-    if problem.rules and _shortfall(problem, groups, result):
+    if problem.rules and rule_shortfall(problem, groups, result):
         weight = {**weight, **rule_weights(problem, groups, result)}
         again = _flow_start(problem, groups, cancel, weight)
         by_id = {g.id: g for g in groups}
         result = min((result, again), key=lambda a: (
-            _shortfall(problem, groups, a), -sum(by_id[g].value for g in a)))
+            rule_shortfall(problem, groups, a), -sum(by_id[g].value for g in a)))
     return result
 
 
@@ -397,7 +418,7 @@ def best_start(problem: Problem, groups: list[Group],
         value = sum(by_id[g].value for g in assignment)
         score = sum(c.score for g, slots in assignment.items() for s in by_id[g].slots
                     for c in s.candidates if slots.get(s.key) == c.agent)
-        return -_shortfall(problem, groups, assignment), value, score
+        return -rule_shortfall(problem, groups, assignment), value, score
 
     candidates = [greedy(problem, groups, cancel=cancel)]
     if len(groups) > 1:

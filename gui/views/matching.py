@@ -70,6 +70,8 @@ STAGE_LABELS = {
     "A": ("阶段 A（匹配场景数）", "Stage A (scenes matched)"),
     "B": ("阶段 B（适配度）", "Stage B (fit)"),
     "A+B": ("求解中", "Solving"), "done": ("完成", "Done"),
+    "polish": ("全候选优化", "Polishing over every candidate"),
+    "bound": ("计算全局上界", "Bounding the whole problem"),
 }
 LEAD_ROLE_VALUES = ("maker", "service_provider")
 
