@@ -287,6 +287,9 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
                 hard.append(gi)  # out of time (or the user stopped): the relaxed value stands
                 continue
             g = cols.groups[gi]
+            if not g.slots:  # nothing to choose: the relaxed value is exact
+                total += relaxed
+                continue
             lo_slot = int(first_slot[gi])
             n_slots = len(g.slots)
             best = _group_best(g, [int(cols.slot_start[lo_slot + k]) for k in range(n_slots)],

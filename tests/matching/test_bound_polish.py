@@ -172,3 +172,14 @@ def test_polish_keeps_the_groups_and_validity_and_never_loses_score(problem, rng
     # Polishing a key at a time can only reach the best assignment of these groups.
     same = [a for a in valid if set(a) == set(start)]
     assert scorer.score(out) <= max(scorer.score(a) for a in same)
+
+
+def test_a_group_with_nothing_to_choose_keeps_its_value_in_the_exact_bound():
+    only_fixed = Group("g0", (), base_score=7, fixed=("own",))
+    chosen = Group("g1", (Slot("lead", (Candidate("a0", 5),)),), base_score=1, fixed=("own",))
+    problem = Problem(groups=(only_fixed, chosen), agents=(Agent("a0", 1), Agent("own", None)))
+    cols = build_columns(problem, list(problem.groups))
+    n = len(cols.agent_ids)
+    prices = Lagrangian(0.0, np.zeros(n), np.zeros(n), 0.0, 0)
+    assert exact_bound(cols, problem, prices, col_weight=1.0, value_weight=0.0,
+                       base_weight=1.0, slack=0.0) == 7 + 1 + 5
