@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.progress import CancelToken
-from matching.problem import Group, Problem
+from matching.problem import Group, Problem, pair_scores
 
 
 @dataclass
@@ -72,10 +72,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     if len(res_names) > 1:
         raise ValueError("the bound supports one resource kind")  # the adapter uses robots only
     res_name = res_names[0] if res_names else ""
-    bonus: dict[str, dict[str, int]] = defaultdict(dict)
-    for b in problem.pair_bonuses:
-        bonus[b.a][b.b] = max(bonus[b.a].get(b.b, 0), b.score)
-        bonus[b.b][b.a] = max(bonus[b.b].get(b.a, 0), b.score)
+    bonus = pair_scores(problem)
     keep_bonus = keep_bonus or {}
     slot_group: list[int] = []
     slot_start: list[int] = []
@@ -259,13 +256,8 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
     limited = cols.cap < 1e17
     constant = float(lam[limited] @ cols.cap[limited] + mu @ cols.res_cap - tau * min_value)
     at = {a: i for i, a in enumerate(cols.agent_ids)}
-    bonus: dict[int, dict[int, float]] = defaultdict(dict)
-    for pb in problem.pair_bonuses:
-        if pb.a in at and pb.b in at and pb.a != pb.b:
-            ia, ib = at[pb.a], at[pb.b]
-            score = col_weight * pb.score
-            bonus[ia][ib] = max(bonus[ia].get(ib, 0.0), score)
-            bonus[ib][ia] = max(bonus[ib].get(ia, 0.0), score)
+    bonus = {at[a]: {at[b]: col_weight * s for b, s in mine.items() if b in at}
+             for a, mine in pair_scores(problem).items() if a in at}
     conflicts: dict[int, set[int]] = defaultdict(set)
     for ca, cb in problem.conflicts:
         if ca in at and cb in at:

@@ -18,20 +18,11 @@ import time
 from collections import defaultdict
 
 from core.progress import CancelToken
-from matching.problem import Assignment, Candidate, Group, Problem
+from matching.problem import Assignment, Candidate, Group, Problem, pair_scores
 from matching.warm_start import _conflicts, _limits, _position_flow
 
 POLISH_ARCS = 32  # best allowed candidates per task in a key's flow
 _BIG = 1 << 40  # every group refilled before any gain counts
-
-
-def partners(problem: Problem) -> dict[str, dict[str, int]]:
-    """Pair bonuses by agent: agent -> partner -> score."""
-    out: dict[str, dict[str, int]] = defaultdict(dict)
-    for b in problem.pair_bonuses:
-        out[b.a][b.b] = max(out[b.a].get(b.b, 0), b.score)
-        out[b.b][b.a] = max(out[b.b].get(b.a, 0), b.score)
-    return out
 
 
 class Scorer:
@@ -42,7 +33,7 @@ class Scorer:
         self.problem = problem
         self.groups = {g.id: g for g in groups}
         self.keep_bonus = keep_bonus or {}
-        self.pairs = partners(problem)
+        self.pairs = pair_scores(problem)
         self.caps, self.resources = _limits(problem)
         self.conflicts = _conflicts(problem)
         self._slots: dict[tuple[str, str], dict[str, Candidate]] = {}

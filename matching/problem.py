@@ -125,6 +125,19 @@ class Problem:
     concentrations: tuple[Concentration, ...] = ()
 
 
+def pair_scores(problem: Problem) -> dict[str, dict[str, int]]:
+    """Pair bonuses by agent: agent -> partner -> score, both directions; bonuses given more
+    than once for one pair add up (as the exact model counts them), and an agent has none
+    with itself. Every solver part reads pair bonuses through this one definition."""
+    out: dict[str, dict[str, int]] = {}
+    for b in problem.pair_bonuses:
+        if b.a == b.b:
+            continue
+        out.setdefault(b.a, {})[b.b] = out.get(b.a, {}).get(b.b, 0) + b.score
+        out.setdefault(b.b, {})[b.a] = out.get(b.b, {}).get(b.a, 0) + b.score
+    return out
+
+
 Assignment = dict[str, dict[str, str]]
 """Selected groups: group id -> slot key -> agent id."""
 

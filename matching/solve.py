@@ -40,7 +40,7 @@ from matching.bound import (
     lagrangian,
 )
 from matching.polish import Scorer, polish
-from matching.problem import Assignment, Group, Problem, Slot, Solution
+from matching.problem import Assignment, Group, Problem, Slot, Solution, pair_scores
 from matching.warm_start import best_start, rule_shortfall
 
 
@@ -251,16 +251,13 @@ class _Model:
             for gid in set(agent_groups.get(a, ())) & set(agent_groups.get(b, ())):
                 m.add(self.z[(gid, a)] + self.z[(gid, b)] <= 1)
         # Pair bonuses (a fixed agent's pairs are unary).
-        partners: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for bonus in problem.pair_bonuses:
-            partners[bonus.a].append((bonus.b, bonus.score))
-            partners[bonus.b].append((bonus.a, bonus.score))
+        partners = pair_scores(problem)
         self.pairs: list[tuple[int, Any]] = []
         for g in prepared.groups:
             present = group_agents[g.id]
             fixed = set(g.fixed)
             for agent in present:
-                for other, score in partners.get(agent, ()):
+                for other, score in partners.get(agent, {}).items():
                     if other in fixed and other != agent:
                         score_terms.append(score * self.z[(g.id, agent)])
                     elif other in present and agent < other:
@@ -552,7 +549,8 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float) -> Soluti
     value = score = 0
     value_bound = 0
     score_bound = 0.0
-    top_bonus = max((b.score for b in problem.pair_bonuses), default=0)
+    top_bonus = max((s for mine in pair_scores(problem).values() for s in mine.values()),
+                    default=0)
     for g in problem.groups:
         best = [max((c.score for c in s.candidates), default=0) for s in g.slots]
         members = len(g.slots) + len(g.fixed)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import product
 
+import numpy as np
+
 from core.progress import Cancelled, CancelToken
 from matching.problem import Assignment, Candidate, Group, Problem
 
@@ -194,7 +196,6 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
     """One slot per task, by min-cost flow (most gain). An agent already in the task's group
     joins it for free; when the flow overloads an agent's resources, the picks that do not fit
     are forbidden to that agent and the flow is solved again (a few times)."""
-    import numpy as np
     from ortools.graph.python import min_cost_flow as mcf
 
     n = len(tasks)

@@ -75,12 +75,12 @@ def _valid(problem: Problem, assignment: Assignment) -> bool:
 
 
 def _score(problem: Problem, assignment: Assignment) -> int:
-    """Base + member scores + each pair bonus once per group among all members (owner
-    included) — never less than what the model counts."""
-    best_pair: dict[frozenset[str], int] = {}
+    """Base + member scores + each pair's bonuses (added up when given more than once) once
+    per group among all members, owner included."""
+    best_pair: dict[frozenset[str], int] = defaultdict(int)
     for b in problem.pair_bonuses:
-        key = frozenset((b.a, b.b))
-        best_pair[key] = max(best_pair.get(key, 0), b.score)
+        if b.a != b.b:
+            best_pair[frozenset((b.a, b.b))] += b.score
     groups = {g.id: g for g in problem.groups}
     total = 0
     for gid, slots in assignment.items():
@@ -183,3 +183,18 @@ def test_a_group_with_nothing_to_choose_keeps_its_value_in_the_exact_bound():
     prices = Lagrangian(0.0, np.zeros(n), np.zeros(n), 0.0, 0)
     assert exact_bound(cols, problem, prices, col_weight=1.0, value_weight=0.0,
                        base_weight=1.0, slack=0.0) == 7 + 1 + 5
+
+
+@SETTINGS
+@given(problems())
+def test_scorer_counts_exactly_what_the_model_counts(problem):
+    # Duplicate and reversed pair bonuses included: one definition (problem.pair_scores)
+    # feeds the model, the bound and the polish, so their scores agree.
+    from matching.solve import SolveOptions, solve
+
+    solution = solve(problem, SolveOptions(time_limit=5, workers=1))
+    if not solution.assignment:
+        return
+    assert _valid(problem, solution.assignment)
+    scorer = Scorer(problem, list(problem.groups))
+    assert scorer.score(solution.assignment) == solution.score
