@@ -206,7 +206,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     from matching.solve import Progress
 
     def progress(p: Progress) -> None:
-        print(f"[{p.fraction:4.0%}] {p.stage} objective {p.objective:.0f} bound {p.bound:.0f} "
+        bound = f"{p.bound:.0f}" if p.bound == p.bound else "—"  # NaN: none known yet
+        print(f"[{p.fraction:4.0%}] {p.stage} objective {p.objective:.0f} bound {bound} "
               f"{p.seconds:.1f}s", file=sys.stderr, flush=True)
 
     overrides = _parse_weights(args.weight)

@@ -49,7 +49,8 @@ class Progress:
     """A progress report: stage, best objective and bound so far, seconds elapsed.
 
     Stage "A" reports the primary objective (summed value less rule shortfall); stages
-    "B", "A+B" and "done" report the score (fit points × SCALE) and its bound."""
+    "B", "A+B", "polish", "bound" and "done" report the score (fit points × SCALE) and its
+    bound ("polish": NaN, no bound known at that point)."""
 
     stage: str
     objective: float
@@ -682,10 +683,10 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
         stages.append({"stage": "polish", "objective": score, "gain": score - before,
                        "seconds": round(time.perf_counter() - t_polish, 3)})
         assignment = polished
-        if options.on_progress:  # the bound so far: stage B's, over the kept candidates
-            b_stage = next((st for st in stages if st.get("stage") == "B"), {})
-            b_bound = float(b_stage.get("bound", score))  # type: ignore[arg-type]
-            options.on_progress(Progress("polish", score, max(float(score), b_bound),
+        if options.on_progress:
+            # No bound yet: stage B's spoke only of the kept candidates, which the polish
+            # has left; the whole problem's comes next.
+            options.on_progress(Progress("polish", score, math.nan,
                                          time.perf_counter() - start, 0.9))
     if options.cancel.cancelled:
         raise Cancelled(assignment)

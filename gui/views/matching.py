@@ -445,9 +445,14 @@ class MatchingView(View):
                 bound, objective = float(p.bound), float(p.objective)
                 if p.stage != "A":  # fit points × SCALE (stage A: summed priority × SCALE)
                     bound, objective = bound / SCALE, objective / SCALE
-                gap = (bound - objective) / abs(bound) if bound and bound == bound else 0.0
                 stage = pick(p.stage, STAGE_LABELS)
-                best, top = (f"{v:,.1f}" for v in (objective, bound))
+                best = f"{objective:,.1f}"
+                if bound != bound:  # NaN: no bound known at this point
+                    on_progress(p.fraction, tr(f"{stage}：最优目标 {best}，{p.seconds:.1f} 秒",
+                                               f"{stage}: best {best}, {p.seconds:.1f} s"))
+                    return
+                gap = (bound - objective) / abs(bound) if bound else 0.0
+                top = f"{bound:,.1f}"
                 on_progress(p.fraction, tr(
                     f"{stage}：最优目标 {best}，上界 {top}，差距 {max(gap, 0):.2%}，{p.seconds:.1f} 秒",
                     f"{stage}: best {best}, bound {top}, gap {max(gap, 0):.2%}, {p.seconds:.1f} s"))
