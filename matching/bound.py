@@ -152,40 +152,45 @@ class Lagrangian:
     mu: np.ndarray
     tau: float
     iterations: int
+    rho: float = 0.0  # the price of ``max_value`` (summed value at most that)
 
 
 def lagrangian(cols: Columns, *, col_weight: float, value_weight: float, base_weight: float,
-               min_value: float = 0.0, best_known: float = 0.0, iterations: int = 150,
+               min_value: float = 0.0, max_value: float | None = None,
+               best_known: float = 0.0, iterations: int = 150,
                deadline: float | None = None, start: Lagrangian | None = None,
                cancel: CancelToken | None = None) -> Lagrangian:
     """Minimise L over prices by subgradient steps; returns the smallest L (a valid bound).
 
     Objective: ``value_weight * value + base_weight * base + col_weight * (score + pair
     bonus)``; with ``min_value`` > 0, solutions are those with summed value >= min_value
-    (the constraint is priced with ``tau``).
+    (the constraint is priced with ``tau``); with ``max_value``, also <= max_value (priced
+    with ``rho``: a proven bound on the summed value keeps the relaxation from adding
+    groups no solution can match).
     """
     n_agents = len(cols.cap)
     lam = start.lam.copy() if start else np.zeros(n_agents)
     mu = start.mu.copy() if start else np.zeros(n_agents)
     tau = start.tau if start else 0.0
+    rho = start.rho if start and max_value is not None else 0.0
     limited = cols.cap < 1e17
     c = col_weight * (cols.score + cols.pair_ub)
     gain0 = value_weight * cols.value + base_weight * cols.base
     starts = cols.slot_start
     best = math.inf
-    best_state = (lam.copy(), mu.copy(), tau)
+    best_state = (lam.copy(), mu.copy(), tau, rho)
     theta, stall = 2.0, 0
     done = 0
     for done in range(1, iterations + 1):  # noqa: B007 - the count is reported
         adj = c - lam[cols.agent] * cols.inv_mult - mu[cols.agent] * cols.load
         slot_max = np.maximum.reduceat(adj, starts)
-        gain = gain0 + tau * cols.value
+        gain = gain0 + (tau - rho) * cols.value
         group_sum = gain + np.bincount(cols.slot_group, weights=slot_max, minlength=len(gain))
         take = group_sum > 0
         value = float(np.sum(group_sum[take]) + lam[limited] @ cols.cap[limited]
-                      + mu @ cols.res_cap - tau * min_value)
+                      + mu @ cols.res_cap - tau * min_value + rho * (max_value or 0.0))
         if value < best - 1e-9:
-            best, best_state, stall = value, (lam.copy(), mu.copy(), tau), 0
+            best, best_state, stall = value, (lam.copy(), mu.copy(), tau, rho), 0
         else:
             stall += 1
             if stall >= 10:
@@ -205,21 +210,92 @@ def lagrangian(cols: Columns, *, col_weight: float, value_weight: float, base_we
         use_r = np.bincount(cols.agent[chosen], weights=cols.load[chosen], minlength=n_agents)
         g_lam = np.where(limited, cols.cap - use, 0.0)
         g_mu = cols.res_cap - use_r
-        g_tau = (float(cols.value[take].sum()) - min_value) if min_value > 0 else 0.0
+        taken = float(cols.value[take].sum())
+        g_tau = (taken - min_value) if min_value > 0 else 0.0
+        g_rho = (max_value - taken) if max_value is not None else 0.0
         # Only directions that can lower L: a price at zero with slack stays at zero.
         g_lam[(lam <= 0) & (g_lam > 0)] = 0.0
         g_mu[(mu <= 0) & (g_mu > 0)] = 0.0
         if tau <= 0 and g_tau > 0:
             g_tau = 0.0
-        norm = float(g_lam @ g_lam + g_mu @ g_mu + g_tau * g_tau)
+        if rho <= 0 and g_rho > 0:
+            g_rho = 0.0
+        norm = float(g_lam @ g_lam + g_mu @ g_mu + g_tau * g_tau + g_rho * g_rho)
         if norm <= 1e-12 or theta < 1e-4:
             break
         step = theta * max(value - best_known, 1e-6 * abs(value) + 1.0) / norm
         lam = np.maximum(0.0, lam - step * g_lam)
         mu = np.maximum(0.0, mu - step * g_mu)
         tau = max(0.0, tau - step * g_tau)
-    lam_b, mu_b, tau_b = best_state
-    return Lagrangian(best, lam_b, mu_b, tau_b, done)
+        rho = max(0.0, rho - step * g_rho)
+    lam_b, mu_b, tau_b, rho_b = best_state
+    return Lagrangian(best, lam_b, mu_b, tau_b, done, rho_b)
+
+
+def slot_flow_bound(cols: Columns, cancel: CancelToken | None = None) -> tuple[float, str]:
+    """A bound on the summed value of the groups that can be completed together, and the slot
+    key that gives it: for each slot key on its own, the most value of groups that can each
+    get a *distinct-capacity* candidate in that slot (a max-value b-matching, solved exactly
+    by min-cost flow); groups without that slot add their whole value.
+
+    Valid because it relaxes everything except one slot's group limits: any solution fills
+    that slot of every group it completes with an agent within its limit. An agent that is
+    unlimited or fixed in the group (an owner) is free. It is far tighter than the
+    Lagrangian's value bound when one role is scarce (national scale: the leads' limits sum
+    to fewer than the scenes), because the Lagrangian, charging an agent that could fill
+    m slots of a group 1/m per slot, lets a scarce lead count at a fraction of its price.
+    """
+    from ortools.graph.python import min_cost_flow as mcf
+
+    n_groups = len(cols.groups)
+    total = float(cols.value.sum())
+    if n_groups == 0 or cols.n == 0:
+        return total, ""
+    slot_keys = np.asarray([k for _, k in cols.keys], dtype=object)
+    value = np.rint(cols.value).astype(np.int64)
+    best, best_key = total, ""
+    for key in sorted(set(slot_keys.tolist())):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        slots = np.flatnonzero(slot_keys == key)
+        groups = cols.slot_group[slots]
+        if len(np.unique(groups)) != len(groups):
+            continue  # a group with this key twice: not one b-matching (the bound skips it)
+        col_mask = np.isin(cols.col_slot, slots)
+        col = np.flatnonzero(col_mask)
+        free = cols.inv_mult[col] <= 0
+        limited_cols = col[~free]
+        agents, agent_node = np.unique(cols.agent[limited_cols], return_inverse=True)
+        caps = cols.cap[agents]
+        # Nodes: 0 source, 1 sink, 2.. groups (by position in ``groups``), then agents.
+        group_node = np.full(n_groups, -1, dtype=np.int64)
+        group_node[groups] = 2 + np.arange(len(groups))
+        first_agent = 2 + len(groups)
+        flow = mcf.SimpleMinCostFlow()
+        n = len(groups)
+        flow.add_arcs_with_capacity_and_unit_cost(
+            np.zeros(n, dtype=np.int64), group_node[groups], np.ones(n, dtype=np.int64),
+            -value[groups])
+        flow.add_arcs_with_capacity_and_unit_cost(
+            group_node[cols.slot_group[cols.col_slot[limited_cols]]],
+            first_agent + agent_node, np.ones(len(limited_cols), dtype=np.int64),
+            np.zeros(len(limited_cols), dtype=np.int64))
+        flow.add_arcs_with_capacity_and_unit_cost(
+            first_agent + np.arange(len(agents)), np.ones(len(agents), dtype=np.int64),
+            np.minimum(caps, n).astype(np.int64), np.zeros(len(agents), dtype=np.int64))
+        free_groups = np.unique(cols.slot_group[cols.col_slot[col[free]]])
+        flow.add_arcs_with_capacity_and_unit_cost(
+            group_node[free_groups], np.ones(len(free_groups), dtype=np.int64),
+            np.ones(len(free_groups), dtype=np.int64), np.zeros(len(free_groups), dtype=np.int64))
+        flow.add_arc_with_capacity_and_unit_cost(0, 1, n, 0)  # a group may stay out
+        flow.set_node_supply(0, n)
+        flow.set_node_supply(1, -n)
+        if flow.solve() != flow.OPTIMAL:
+            continue  # cannot happen (the bypass arc is always feasible); skip rather than guess
+        bound = -float(flow.optimal_cost()) + total - float(value[groups].sum())
+        if bound < best:
+            best, best_key = bound, key
+    return best, best_key
 
 
 def adjusted_scores(cols: Columns, prices: Lagrangian) -> np.ndarray:
@@ -232,6 +308,7 @@ def adjusted_scores(cols: Columns, prices: Lagrangian) -> np.ndarray:
 
 def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weight: float,
                 value_weight: float, base_weight: float, min_value: float = 0.0,
+                max_value: float | None = None,
                 deadline: float | None = None, node_limit: int = 1000,
                 slack: float = 50.0, cancel: CancelToken | None = None) -> float:
     """``L`` at ``prices`` with every group's subproblem solved exactly instead of relaxed.
@@ -247,14 +324,16 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
     its best by more than ``slack``, which is then added to it (so the bound stays valid).
     """
     lam, mu, tau = prices.lam, prices.mu, prices.tau
+    rho = prices.rho if max_value is not None else 0.0
     adj = (col_weight * (cols.score + cols.pair_fixed) - lam[cols.agent] * cols.inv_mult
            - mu[cols.agent] * cols.load)
     opt = adj + col_weight * (cols.pair_ub - cols.pair_fixed)
     slot_max = np.maximum.reduceat(opt, cols.slot_start)
-    gain = value_weight * cols.value + base_weight * cols.base + tau * cols.value
+    gain = value_weight * cols.value + base_weight * cols.base + (tau - rho) * cols.value
     group_sum = gain + np.bincount(cols.slot_group, weights=slot_max, minlength=len(gain))
     limited = cols.cap < 1e17
-    constant = float(lam[limited] @ cols.cap[limited] + mu @ cols.res_cap - tau * min_value)
+    constant = float(lam[limited] @ cols.cap[limited] + mu @ cols.res_cap - tau * min_value
+                     + rho * (max_value or 0.0))
     at = {a: i for i, a in enumerate(cols.agent_ids)}
     bonus = {at[a]: {at[b]: col_weight * s for b, s in mine.items() if b in at}
              for a, mine in pair_scores(problem).items() if a in at}

@@ -38,6 +38,7 @@ from matching.bound import (
     build_columns,
     exact_bound,
     lagrangian,
+    slot_flow_bound,
 )
 from matching.polish import Scorer, polish
 from matching.problem import Assignment, Group, Problem, Slot, Solution, pair_scores
@@ -760,28 +761,46 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
                  deadline: float, cancel: CancelToken | None = None,
                  report: Callable[[float], None] | None = None
                  ) -> tuple[int, float, dict[str, object]]:
-    """Bounds on summed value and on score (given ``primary``) over every candidate: prices
-    by subgradient on the relaxed group subproblems, then the score bound at the best prices
-    with every group's subproblem solved exactly (:func:`matching.bound.exact_bound`)."""
+    """Bounds on summed value and on score (given ``primary``) over every candidate.
+
+    Value: the smaller of the per-slot-key flow bound (:func:`matching.bound.slot_flow_bound`)
+    and the Lagrangian's. Score: prices by subgradient on the relaxed group subproblems,
+    for solutions whose value lies between ``primary`` and the value bound (the upper side
+    priced in a second run, from the first run's prices, when the value bound is below the
+    value of every group); then the score bound at the best prices with every group's
+    subproblem solved exactly (:func:`matching.bound.exact_bound`)."""
     t0 = time.perf_counter()
     cols = prepared.columns or build_columns(problem, prepared.groups)
     span = max(0.5, deadline - t0)
+    flow_value, flow_key = slot_flow_bound(cols, cancel=cancel)
     value_lr = lagrangian(cols, col_weight=0.0, value_weight=1.0, base_weight=0.0,
-                          best_known=primary, iterations=2000, deadline=t0 + 0.2 * span,
+                          best_known=primary, iterations=2000, deadline=t0 + 0.15 * span,
                           cancel=cancel)
+    value_bound = max(primary, int(math.floor(min(value_lr.bound, flow_value) + 1e-6)))
     score_lr = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
                           min_value=primary, best_known=score, iterations=2000,
-                          deadline=max(t0 + 0.55 * span, time.perf_counter() + 0.3),
+                          deadline=max(t0 + 0.4 * span, time.perf_counter() + 0.3),
                           start=prepared.prices, cancel=cancel)
+    capped = value_bound < float(cols.value.sum()) - 1e-6
+    if capped and not (cancel is not None and cancel.cancelled):
+        within = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
+                            min_value=primary, max_value=value_bound, best_known=score,
+                            iterations=2000,
+                            deadline=max(t0 + 0.55 * span, time.perf_counter() + 0.2),
+                            start=score_lr, cancel=cancel)
+        if within.bound < score_lr.bound:
+            score_lr = within
     if report:
         report(score_lr.bound)  # already a bound for the whole problem
     t1 = time.perf_counter()
     exact = exact_bound(cols, problem, score_lr, col_weight=1.0, value_weight=0.0,
                         base_weight=1.0, min_value=primary,
+                        max_value=value_bound if capped else None,
                         deadline=max(deadline, time.perf_counter() + 0.5), cancel=cancel)
     score_bound = min(score_lr.bound, exact)
-    value_bound = int(math.floor(value_lr.bound + 1e-6))
     info: dict[str, object] = {"stage": "bound", "value_bound": value_bound,
+                               "value_bound_flow": round(flow_value, 1),
+                               "value_bound_key": flow_key,
                                "score_bound": round(score_bound, 1),
                                "relaxed_score_bound": round(score_lr.bound, 1),
                                "iterations": value_lr.iterations + score_lr.iterations,

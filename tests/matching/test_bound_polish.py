@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from matching.bound import Lagrangian, build_columns, exact_bound, lagrangian
+from matching.bound import Lagrangian, build_columns, exact_bound, lagrangian, slot_flow_bound
 from matching.polish import Scorer, polish
 from matching.problem import Agent, Assignment, Candidate, Cover, Group, PairBonus, Problem, Slot
 
@@ -154,6 +154,60 @@ def test_exact_group_bound_is_exact_when_nothing_is_priced_or_shared(problem):
     exact = exact_bound(cols, single, prices, col_weight=1.0, value_weight=0.0,
                         base_weight=1.0, slack=0.0)
     assert abs(exact - max(0, _brute_best(single))) <= 1e-6
+
+
+def _with_values(problem: Problem, rng) -> Problem:
+    return replace(problem, groups=tuple(replace(g, value=rng.randint(1, 3))
+                                         for g in problem.groups))
+
+
+def _value(problem: Problem, assignment: Assignment) -> int:
+    return sum(g.value for g in problem.groups if g.id in assignment)
+
+
+@SETTINGS
+@given(problems(), st.randoms(use_true_random=False))
+def test_slot_flow_bound_holds_and_is_exact_for_one_slot(problem, rng):
+    problem = _with_values(problem, rng)
+    cols = build_columns(problem, list(problem.groups))
+    bound, _ = slot_flow_bound(cols)
+    best = max(_value(problem, a) for a in _all_assignments(problem) if _valid(problem, a))
+    assert bound >= best - 1e-6
+    # One slot, no covers, conflicts or robots: the b-matching is the whole problem.
+    single = Problem(
+        groups=tuple(replace(g, slots=g.slots[:1], covers=()) for g in problem.groups),
+        agents=tuple(Agent(a.id, a.max_groups, (("robots", 99),)) for a in problem.agents))
+    cols = build_columns(single, list(single.groups))
+    best = max(_value(single, a) for a in _all_assignments(single) if _valid(single, a))
+    assert slot_flow_bound(cols)[0] == best
+
+
+@SETTINGS
+@given(problems(), st.randoms(use_true_random=False))
+def test_score_bounds_hold_between_a_value_floor_and_ceiling(problem, rng):
+    # The bound given min_value <= value <= max_value holds for every valid solution in that
+    # window, for any prices (tau on the floor, rho on the ceiling), relaxed and exact.
+    problem = _with_values(problem, rng)
+    valid = [a for a in _all_assignments(problem) if _valid(problem, a)]
+    values = sorted({_value(problem, a) for a in valid})
+    lo = rng.choice(values)
+    hi = rng.choice([v for v in values if v >= lo])
+    best = max(_score(problem, a) for a in valid if lo <= _value(problem, a) <= hi)
+    cols = build_columns(problem, list(problem.groups))
+    n = len(cols.agent_ids)
+    prices = Lagrangian(0.0, np.array([rng.uniform(0, 30) for _ in range(n)]),
+                        np.array([rng.uniform(0, 10) for _ in range(n)]),
+                        rng.uniform(0, 40), 0, rng.uniform(0, 40))
+    relaxed = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
+                         min_value=lo, max_value=hi, iterations=1, start=prices).bound
+    exact = exact_bound(cols, problem, prices, col_weight=1.0, value_weight=0.0,
+                        base_weight=1.0, min_value=lo, max_value=hi, slack=0.0)
+    assert relaxed >= best - 1e-6
+    assert exact >= best - 1e-6
+    # And the subgradient's best never goes below it either.
+    searched = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
+                          min_value=lo, max_value=hi, best_known=best, iterations=50)
+    assert searched.bound >= best - 1e-6
 
 
 @SETTINGS
