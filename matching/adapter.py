@@ -15,13 +15,14 @@ from core.model import LEAD_ROLES, Catalogue, Organization, PlanChoice, Role, Sc
 from core.plan_rules import default_rule
 from core.progress import CancelToken
 from matching.fit import (
+    Profile,
     Weights,
     member_points,
-    member_terms,
     member_values,
     pair_points,
     profile,
     readiness,
+    terms_of,
     to_int,
 )
 from matching.problem import (
@@ -84,11 +85,15 @@ class Index:
     excluded: dict[frozenset[str], str] = field(default_factory=dict)
     infeasible: dict[str, str] = field(default_factory=dict)  # scene -> why no consortium can form
     base: dict[str, float] = field(default_factory=dict)  # scene -> readiness points
+    profiles: dict[str, Profile] = field(default_factory=dict, repr=False, compare=False)
 
     def terms(self, scene_id: str, key: str, org_id: str) -> dict[str, float]:
         """Points per term ``org_id`` brings to ``scene_id`` in slot ``key``."""
-        return member_terms(self.orgs[org_id], self.scenes[scene_id], key.split(":")[0],
-                            self.weights)
+        found = self.profiles.get(org_id)
+        if found is None:  # one profile per organisation, made when first needed
+            found = self.profiles[org_id] = profile(self.orgs[org_id])
+        return terms_of(member_values(found, self.scenes[scene_id], key.split(":")[0]),
+                        self.weights)
 
     def points(self, scene_id: str, key: str, org_id: str) -> float:
         """The member's total points (before pair bonuses)."""
@@ -200,6 +205,7 @@ def build_problem(
             problem_pins.append(Pin(pin.scene, key, pin.org))
 
     profiles = {o.id: profile(o) for o in catalogue.organizations}
+    index.profiles.update(profiles)
     forms = {o.id: frozenset(o.form_factors) for o in catalogue.organizations}
     certs = {o.id: frozenset(o.certifications) for o in catalogue.organizations}
     excluded_with: dict[str, set[str]] = defaultdict(set)

@@ -114,10 +114,9 @@ def member_points(values: tuple[float, float, float, float], weights: Weights) -
             + weights.spare_capacity * spare)
 
 
-def member_terms(org: Organization, scene: Scene, kind: str, weights: Weights) -> dict[str, float]:
-    """Points per term that ``org`` brings to ``scene`` in a slot of ``kind`` (partnership
-    is pairwise, see :func:`pair_points`)."""
-    cap, exp, loc, spare = member_values(profile(org), scene, kind)
+def terms_of(values: tuple[float, float, float, float], weights: Weights) -> dict[str, float]:
+    """Points per term of a member's values (:func:`member_values`) under ``weights``."""
+    cap, exp, loc, spare = values
     return {
         "capability": weights.capability * cap,
         "experience": weights.experience * exp,

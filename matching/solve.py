@@ -545,24 +545,34 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         return _cancelled(problem, partial, start)
 
 
-def _cancelled(problem: Problem, assignment: Assignment, start: float) -> Solution:
+def _cancelled(problem: Problem, assignment: Assignment, start: float,
+               columns: Columns | None = None) -> Solution:
     """What a run cancelled before its search returns: the best start found, with the
-    trivial bounds (every group, every slot's best candidate, every pair bonus)."""
+    trivial bounds (every group, every slot's best candidate, every pair bonus; with
+    ``columns``, the Lagrangian at zero prices over the completable groups: each slot's best
+    candidate with its optimistic pair share)."""
     value = score = 0
     value_bound = 0
     score_bound = 0.0
-    top_bonus = max((s for mine in pair_scores(problem).values() for s in mine.values()),
-                    default=0)
+    if columns is not None and columns.n:
+        best_col = np.maximum.reduceat(columns.score + columns.pair_ub, columns.slot_start)
+        score_bound = float(columns.base.sum() + best_col.sum())
+    top_bonus = 0 if columns is not None else max(
+        (s for mine in pair_scores(problem).values() for s in mine.values()), default=0)
     for g in problem.groups:
-        best = [max((c.score for c in s.candidates), default=0) for s in g.slots]
-        members = len(g.slots) + len(g.fixed)
         value_bound += g.value
-        # At most (members choose 2) pairs per group, none worth more than the top bonus.
-        score_bound += g.base_score + sum(best) + top_bonus * members * (members - 1) // 2
-        if g.id in assignment:
+        if columns is None:
+            best = [max((c.score for c in s.candidates), default=0) for s in g.slots]
+            members = len(g.slots) + len(g.fixed)
+            # At most (members choose 2) pairs per group, none worth more than the top bonus.
+            score_bound += g.base_score + sum(best) + top_bonus * members * (members - 1) // 2
+        chosen = assignment.get(g.id)
+        if chosen is not None:
             value += g.value
-            score += g.base_score + sum(c.score for s in g.slots for c in s.candidates
-                                        if assignment[g.id].get(s.key) == c.agent)
+            score += g.base_score
+            for s in g.slots:
+                agent = chosen.get(s.key)
+                score += next((c.score for c in s.candidates if c.agent == agent), 0)
     stage: dict[str, object] = {"stage": "cancelled", "note": "stopped before the search"}
     return Solution("cancelled", assignment, value, max(value, value_bound), score,
                     max(float(score), score_bound), 0, time.perf_counter() - start, 0, 0, [stage])
@@ -589,7 +599,12 @@ def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solutio
     model = _Model(problem, prepared, options)
     if prepared.columns is None:
         return _solve_combined(problem, prepared, model, options, start)
-    return _solve_pruned(problem, prepared, model, options, start)
+    try:
+        return _solve_pruned(problem, prepared, model, options, start)
+    except Cancelled as exc:
+        # The arrays are at hand: the trivial bounds in numpy, not by walking every candidate.
+        partial = exc.partial if isinstance(exc.partial, dict) else {}
+        return _cancelled(problem, partial, start, prepared.columns)
 
 
 def _warm_answer(problem: Problem, prepared: Prepared, start: float,
