@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from core.progress import CancelToken
 from matching.problem import Assignment, Candidate, Group, Problem, pair_scores
@@ -92,10 +93,10 @@ class Scorer:
         by_cluster: dict[str, list[str]] = defaultdict(list)
         for gid, slots in assignment.items():
             by_cluster[self.groups[gid].cluster].append(gid)
-            total += self._group_part(gid, slots)[0]
+            total += self.group_part(gid, slots)[0]
         return total - self.penalties(assignment, by_cluster)
 
-    def _group_part(self, gid: str, slots: dict[str, str]) -> tuple[int, bool]:
+    def group_part(self, gid: str, slots: dict[str, str]) -> tuple[int, bool]:
         """One group's score and whether its own rules hold (slots, candidates, covers,
         conflicts); cached, since a move changes few groups."""
         token = (gid, tuple(sorted(slots.items())))
@@ -154,7 +155,7 @@ class Scorer:
         used_res: dict[tuple[str, str], int] = defaultdict(int)
         for gid, slots in assignment.items():
             g = self.groups[gid]
-            if not self._group_part(gid, slots)[1]:
+            if not self.group_part(gid, slots)[1]:
                 return False
             for a in set(slots.values()) - set(g.fixed):
                 used[a] += 1
@@ -172,29 +173,35 @@ def polish(problem: Problem, groups: list[Group], assignment: Assignment, *,
            rounds: int = 4, scorer: Scorer | None = None) -> Assignment:
     """Coordinate ascent over slot keys (see the module docstring); returns an assignment of
     the same groups whose exact score is at least that of ``assignment``."""
+    def out_of_time() -> bool:
+        return ((deadline is not None and time.perf_counter() > deadline)
+                or (cancel is not None and cancel.cancelled))
+
+    if out_of_time():
+        return assignment
     scorer = scorer or Scorer(problem, groups, keep_bonus)
     current = {gid: dict(slots) for gid, slots in assignment.items() if gid in scorer.groups}
     if not current or len(current) != len(assignment):
         return assignment
+    for i, (gid, slots) in enumerate(current.items()):
+        if i % 128 == 0 and out_of_time():  # the first scoring builds lookups: stay stoppable
+            return assignment
+        scorer.group_part(gid, slots)
     best = scorer.score(current)
     keys: dict[str, int] = defaultdict(int)
     for gid in current:
         for s in scorer.groups[gid].slots:
             keys[s.key] += 1
     order = sorted(keys, key=lambda k: (-keys[k], k))
-    ranked = {(g.id, s.key): sorted(s.candidates, key=lambda c: -c.score)
-              for g in groups if g.id in current for s in g.slots}
-
-    def out_of_time() -> bool:
-        return ((deadline is not None and time.perf_counter() > deadline)
-                or (cancel is not None and cancel.cancelled))
+    ranked = _Ranked({(g.id, s.key): s.candidates
+                      for g in groups if g.id in current for s in g.slots})
 
     for _round in range(rounds):
         gained = False
         for key in order:
             if out_of_time():
                 return current
-            trial = _move(key, current, scorer, ranked)
+            trial = _move(key, current, scorer, ranked, out_of_time)
             if trial is None:
                 continue
             score = scorer.score(trial)
@@ -205,9 +212,24 @@ def polish(problem: Problem, groups: list[Group], assignment: Assignment, *,
     return current
 
 
+class _Ranked(dict[tuple[str, str], list[Candidate]]):
+    """Each slot's candidates by score, best first, sorted when a move first needs them (a
+    cancel right after the search must not wait for every slot of the country to sort)."""
+
+    def __init__(self, slots: dict[tuple[str, str], tuple[Candidate, ...]]) -> None:
+        super().__init__()
+        self.slots = slots
+
+    def __missing__(self, key: tuple[str, str]) -> list[Candidate]:
+        ranked = self[key] = sorted(self.slots[key], key=lambda c: -c.score)
+        return ranked
+
+
 def _move(key: str, current: Assignment, scorer: Scorer,
-          ranked: dict[tuple[str, str], list[Candidate]]) -> Assignment | None:
-    """Every selected group's ``key`` member re-chosen by one flow, the rest held."""
+          ranked: dict[tuple[str, str], list[Candidate]],
+          stop: Callable[[], bool] | None = None) -> Assignment | None:
+    """Every selected group's ``key`` member re-chosen by one flow, the rest held; None when
+    the flow cannot refill every group or ``stop`` says to stop (checked as it goes)."""
     used: dict[str, int] = defaultdict(int)
     used_res: dict[tuple[str, str], int] = defaultdict(int)
     held: dict[str, dict[str, str]] = {}
@@ -227,7 +249,9 @@ def _move(key: str, current: Assignment, scorer: Scorer,
     pairs, keep_bonus, conflicts = scorer.pairs, scorer.keep_bonus, scorer.conflicts
     top_keep = max(keep_bonus.values(), default=0)
     options: list[list[tuple[Candidate, int]]] = []
-    for g, _ in tasks:
+    for i, (g, _) in enumerate(tasks):
+        if stop is not None and i % 256 == 0 and stop():
+            return None
         rest = held[g.id]
         present = set(rest.values())
         members = present | set(g.fixed)
@@ -266,7 +290,8 @@ def _move(key: str, current: Assignment, scorer: Scorer,
                 top.append((cand.score + keep_bonus.get((g.id, key, old), 0)
                             + bonus.get(old, 0), cand))
         options.append([(c, _BIG + gain) for gain, c in top])
-    picked = _position_flow(tasks, options, held, used, used_res, scorer.caps, scorer.resources)
+    picked = _position_flow(tasks, options, held, used, used_res, scorer.caps, scorer.resources,
+                            stop)
     if len(picked) != len(tasks):
         return None  # the flow could not refill every group: keep the current members
     trial = {gid: dict(slots) for gid, slots in current.items()}

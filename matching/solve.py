@@ -690,11 +690,13 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
     # The search saw only the kept candidates: polish over all of them, same groups.
     t_polish = time.perf_counter()
     cols = prepared.columns
-    if cols is not None:
+    if cols is not None and not options.cancel.cancelled:
         scorer = Scorer(problem, cols.groups, _keep_bonus(options))
         polished = polish(problem, cols.groups, assignment, scorer=scorer,
                           deadline=max(t_polish + 0.5, start + limit - reserve),
                           cancel=options.cancel)
+        if options.cancel.cancelled:
+            raise Cancelled(polished)  # every state the polish keeps is valid
         before, score = scorer.score(assignment), scorer.score(polished)
         stages.append({"stage": "polish", "objective": score, "gain": score - before,
                        "seconds": round(time.perf_counter() - t_polish, 3)})

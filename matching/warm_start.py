@@ -10,6 +10,7 @@ conflicts, covers) is dropped at the end and a second pass reuses the freed capa
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import product
 
 import numpy as np
@@ -192,16 +193,20 @@ def _release(g: Group, slots: dict[str, str], used: dict[str, int],
 def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Candidate, int]]],
                    chosen: dict[str, dict[str, str]], used: dict[str, int],
                    used_res: dict[tuple[str, str], int], groups_cap: dict[str, int | None],
-                   resources: dict[str, dict[str, int]]) -> dict[int, Candidate]:
+                   resources: dict[str, dict[str, int]],
+                   stop: Callable[[], bool] | None = None) -> dict[int, Candidate]:
     """One slot per task, by min-cost flow (most gain). An agent already in the task's group
     joins it for free; when the flow overloads an agent's resources, the picks that do not fit
-    are forbidden to that agent and the flow is solved again (a few times)."""
+    are forbidden to that agent and the flow is solved again (a few times). ``stop``: checked
+    before each solve; when it says so, nothing is picked."""
     from ortools.graph.python import min_cost_flow as mcf
 
     n = len(tasks)
     forbidden: set[tuple[int, str]] = set()
     picked: dict[int, Candidate] = {}
     for _attempt in range(6):
+        if stop is not None and stop():
+            return {}
         flow = mcf.SimpleMinCostFlow()
         source, sink = n, n + 1
         node: dict[str, int] = {}
