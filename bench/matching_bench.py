@@ -164,9 +164,9 @@ def gap_instances(names: list[str], time_limit: float = 20.0) -> list[dict[str, 
     return rows
 
 
-def cancel_latency(delays: tuple[float, ...] = (1.0, 6.0, 12.0, 25.0)) -> dict[str, Any]:
+def cancel_latency(delays: tuple[float, ...] = (1.0, 6.0, 12.0, 25.0, 42.0, 50.0)) -> dict[str, Any]:
     """Seconds from cancel() to match() returning, on the national catalogue, at several
-    moments of a 60 s run (model building, warm start, pricing, search)."""
+    moments of a 60 s run (model building, warm start, search, polish, bounds)."""
     import threading
 
     from core.generate import GenerateSpec, generate

@@ -252,3 +252,30 @@ def test_scorer_counts_exactly_what_the_model_counts(problem):
     assert _valid(problem, solution.assignment)
     scorer = Scorer(problem, list(problem.groups))
     assert scorer.score(solution.assignment) == solution.score
+
+
+def test_a_scarce_role_bounds_the_matched_value_of_a_pruned_run():
+    # 12 groups each need a lead from 4 makers that join 2 groups each: at most 8 can be
+    # matched. The makers can also fill the algorithm slot, so the Lagrangian charges them
+    # half a price per slot and cannot see it; the per-slot flow bound proves 8.
+    from matching.solve import SolveOptions, solve
+
+    makers = [f"m{i}" for i in range(4)]
+    algs = [f"a{i}" for i in range(8)]
+    groups = tuple(
+        Group(f"g{j}", (Slot("lead", tuple(Candidate(m, 10 + i) for i, m in enumerate(makers))),
+                        Slot("alg", tuple(Candidate(a, 5 + (i * j) % 7)
+                                          for i, a in enumerate(makers + algs)))), value=1)
+        for j in range(12))
+    agents = tuple(Agent(m, 2) for m in makers) + tuple(Agent(a, 3) for a in algs)
+    problem = Problem(groups=groups, agents=agents)
+    relaxed = lagrangian(build_columns(problem, list(groups)), col_weight=0.0,
+                         value_weight=1.0, base_weight=0.0, best_known=8, iterations=500)
+    assert relaxed.bound > 8.5  # what the bound was before the flow
+    solution = solve(problem, SolveOptions(time_limit=5, workers=1, column_budget=40))
+    assert solution.pruned > 0
+    assert _valid(problem, solution.assignment)
+    assert solution.primary == 8
+    assert solution.primary_bound == 8
+    bound_stage = next(s for s in solution.stages if s["stage"] == "bound")
+    assert bound_stage["value_bound_key"] == "lead"
