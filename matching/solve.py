@@ -709,7 +709,8 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
     if options.cancel.cancelled:
         raise Cancelled(assignment)
     # CP-SAT's bounds speak only of the kept candidates; price the full set.
-    end = max(start + limit, time.perf_counter() + 0.5)
+    # Half a second kept back: the last group searches of the exact bound may run past it.
+    end = max(start + limit - 0.5, time.perf_counter() + 0.5)
     def bound_so_far(bound: float) -> None:
         if options.on_progress:
             options.on_progress(Progress("bound", score, max(float(score), bound),
