@@ -204,8 +204,8 @@ def build_problem(
             pins_by_scene[pin.scene].append((key, pin.org))
             problem_pins.append(Pin(pin.scene, key, pin.org))
 
-    profiles = {o.id: profile(o) for o in catalogue.organizations}
-    index.profiles.update(profiles)
+    index.profiles.update({o.id: profile(o) for o in catalogue.organizations})
+    profiles = index.profiles
     forms = {o.id: frozenset(o.form_factors) for o in catalogue.organizations}
     certs = {o.id: frozenset(o.certifications) for o in catalogue.organizations}
     excluded_with: dict[str, set[str]] = defaultdict(set)

@@ -549,14 +549,13 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float,
                columns: Columns | None = None) -> Solution:
     """What a run cancelled before its search returns: the best start found, with the
     trivial bounds (every group, every slot's best candidate, every pair bonus; with
-    ``columns``, the Lagrangian at zero prices over the completable groups: each slot's best
-    candidate with its optimistic pair share)."""
+    ``columns``, the score bound is the Lagrangian at zero prices, in numpy)."""
     value = score = 0
     value_bound = 0
     score_bound = 0.0
-    if columns is not None and columns.n:
-        best_col = np.maximum.reduceat(columns.score + columns.pair_ub, columns.slot_start)
-        score_bound = float(columns.base.sum() + best_col.sum())
+    if columns is not None:
+        score_bound = lagrangian(columns, col_weight=1.0, value_weight=0.0, base_weight=1.0,
+                                 iterations=1).bound
     top_bonus = 0 if columns is not None else max(
         (s for mine in pair_scores(problem).values() for s in mine.values()), default=0)
     for g in problem.groups:

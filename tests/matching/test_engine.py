@@ -357,3 +357,24 @@ def test_pruned_run_polishes_over_every_candidate_and_bounds_groups_exactly():
     assert stages["bound"]["score_bound"] <= stages["bound"]["relaxed_score_bound"]
     assert doc["bound"] >= full["objective"] - 1e-6
     assert doc["objective"] <= full["objective"] + 1e-6
+
+
+def test_a_pruned_run_cancelled_in_the_search_keeps_a_valid_bound():
+    # Cancelled once stage B reports: the answer is the best found, valid, and its bound
+    # (the zero-price Lagrangian over every candidate) still holds for the whole problem.
+    demo = demo_catalogue()
+    full = run(demo)
+    token = CancelToken()
+
+    def on_progress(p):
+        if p.stage == "B":
+            token.cancel()
+
+    doc = match(demo, MatchParams(time_limit=10, column_budget=600, cancel=token,
+                                  on_progress=on_progress)).to_dict()
+    assert doc["status"] == "cancelled"
+    assert doc["solver"]["stages"][-1]["stage"] == "cancelled"
+    assert check_result(demo, doc) == []
+    assert len(doc["consortia"]) > 0
+    assert doc["bound"] >= full["objective"] - 1e-6
+    assert doc["bound"] >= doc["objective"]
