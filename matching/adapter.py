@@ -80,6 +80,7 @@ class Index:
     weights: Weights
     orgs: dict[str, Organization]
     scenes: dict[str, Scene]
+    # Per slot, while a run explains its result; emptied before the result is returned.
     candidates: dict[tuple[str, str], tuple[Candidate, ...]] = field(default_factory=dict)
     strength: dict[frozenset[str], float] = field(default_factory=dict)
     excluded: dict[frozenset[str], str] = field(default_factory=dict)

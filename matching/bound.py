@@ -195,8 +195,8 @@ def lagrangian(cols: Columns, *, col_weight: float, value_weight: float, base_we
             stall += 1
             if stall >= 10:
                 theta, stall = theta / 2, 0
-        if deadline is not None and time.perf_counter() > deadline:
-            break
+        if done == iterations or (deadline is not None and time.perf_counter() > deadline):
+            break  # (a step after the last evaluation would never be evaluated)
         if cancel is not None and cancel.cancelled:
             break  # every value seen is a valid bound; keep the best so far
         # The arg-max column of each slot of every taken group.
@@ -476,17 +476,7 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
                 per_mask.append([(m, float(vals[masks[l_slot] == m].max()))
                                  for m in mask_values[l_slot]])
         memo: dict[tuple[int, int], float] = {}
-
-        def rest(j: int, left: int) -> float:
-            if j == len(per_mask):
-                return 0.0 if left == 0 else -math.inf
-            found = memo.get((j, left))
-            if found is None:
-                found = max(v + rest(j + 1, left & ~m) for m, v in per_mask[j])
-                memo[(j, left)] = found
-            return found
-
-        top_rest = rest(0, 0)
+        top_rest = _covers_rest(per_mask, memo, 0, 0)
         optimistic = here + open_half[d][d + 1]
         order = np.argsort(-optimistic, kind="stable")
         mask_d = masks[d]
@@ -495,13 +485,28 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
             if value + o + top_rest <= best + slack:
                 break  # ranked: nothing later in this slot can do better
             left = need & ~int(mask_d[i])
-            if value + o + rest(0, left) <= best + slack:
+            if value + o + _covers_rest(per_mask, memo, 0, left) <= best + slack:
                 continue
             members.append(agent_lists[d][i])
-            ok = dfs(d + 1, value + float(here[i]), left)
+            ok = dfs(d + 1, value + float(here[i]), left)  # noqa: F821 - deleted after the search
             members.pop()
             if not ok:
                 return False
         return True
 
-    return best + slack if dfs(0, 0.0, full) else None
+    settled = dfs(0, 0.0, full)
+    del dfs  # it refers to itself: without this every call would leave a cycle to the collector
+    return best + slack if settled else None
+
+
+def _covers_rest(per_mask: list[list[tuple[int, float]]], memo: dict[tuple[int, int], float],
+                 j: int, left: int) -> float:
+    """The best sum over the open slots ``j..`` (one (cover mask, value) option each) that
+    satisfies every cover in ``left``; ``memo`` is shared by the calls of one node."""
+    if j == len(per_mask):
+        return 0.0 if left == 0 else -math.inf
+    found = memo.get((j, left))
+    if found is None:
+        found = max(v + _covers_rest(per_mask, memo, j + 1, left & ~m) for m, v in per_mask[j])
+        memo[(j, left)] = found
+    return found

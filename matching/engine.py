@@ -284,6 +284,11 @@ def _solve_and_explain(catalogue: Catalogue, params: MatchParams, problem: Probl
     ]
     plans = plan_entries(catalogue, index, assignment, unmatched)
     diff = diff_assignments(previous, assignment) if previous is not None else None
+    # The explanations are written: the result keeps no candidate objects. Measured at
+    # national scale: the 2 million kept by the index cost four garbage collections after
+    # the run (0.9 + 0.3 + 0.3 + 0.3 s, in whichever thread allocated next, the GUI's too);
+    # freed here by reference counting they cost about 0.1 s.
+    index.candidates.clear()
     return MatchResult(solution, index, params, consortia, unmatched, plans, diff)
 
 

@@ -116,7 +116,9 @@ def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None
         tasks: list[tuple[Group, str]] = [(g, g.slots[position].key) for g in groups
                                           if g.id in alive and position < len(g.slots)]
         options: list[list[tuple[Candidate, int]]] = []
-        for g, key in tasks:
+        for t, (g, key) in enumerate(tasks):
+            if cancel is not None and t % 64 == 0:
+                cancel.raise_if_cancelled()  # a position's options: up to 0.5 s nationally
             members = set(g.fixed) | set(chosen[g.id].values())
             slot = g.slots[position]
             later_keys = {s.key for s in g.slots[position + 1:]}
@@ -161,7 +163,10 @@ def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None
                 mine.append((c, big * 4 * g.value * (weight or {}).get(g.id, 1) + c.score - penalty))
             mine.sort(key=lambda cg: -cg[1])
             options.append(mine[:FLOW_ARCS])
-        picked = _position_flow(tasks, options, chosen, used, used_res, groups_cap, resources)
+        picked = _position_flow(tasks, options, chosen, used, used_res, groups_cap, resources,
+                                None if cancel is None else lambda: cancel.cancelled)
+        if cancel is not None:
+            cancel.raise_if_cancelled()  # a stopped flow picks nothing: not a real result
         filled = set()
         for t, c in picked.items():
             g, key = tasks[t]
