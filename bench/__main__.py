@@ -92,7 +92,8 @@ def bench_matching(work: Path) -> list[Row]:
         rows.append((
             f"match {name}", f"{r['scenes']} scenes, {r['orgs']} orgs",
             f"{r['status']}, matched {r['matched']} (priority {r['priority']:g} of ≤ "
-            f"{r['priority_bound']:g}), gap {r['gap']:.2%}, {r['seconds']:.1f} s, "
+            f"{r['priority_bound']:g}), gap {r['gap']:.2%}, {r['seconds']:.1f} s "
+            f"(+{r['load_seconds']:.1f} s loading OR-Tools, once per process), "
             f"{r['peak_mb']:.0f} MB", text, ok))
     latency = cancel_latency()
     worst = max(latency["latencies"])
