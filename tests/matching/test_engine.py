@@ -378,3 +378,32 @@ def test_a_pruned_run_cancelled_in_the_search_keeps_a_valid_bound():
     assert len(doc["consortia"]) > 0
     assert doc["bound"] >= full["objective"] - 1e-6
     assert doc["bound"] >= doc["objective"]
+
+
+def test_a_run_leaves_no_reference_cycles_of_its_own():
+    """Everything a run builds is freed by reference counting: nothing of matching/ is left
+    to the cycle collector (at national scale it kept 2 million candidates and 150 000
+    objects in cycles, and four collections after the run took 1.8 s)."""
+    import gc
+
+    demo = demo_catalogue()
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        # A pruned run goes through every stage: warm start, both searches, the polish and
+        # the bounds, the exact group searches among them.
+        result = match(demo, MatchParams(time_limit=10, column_budget=600))
+        gc.collect()
+        ours = [o for o in gc.garbage
+                if (getattr(o, "__module__", "") or "").startswith("matching")
+                or type(o).__module__.startswith("matching")]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was:
+            gc.enable()
+    assert result.solution.pruned > 0
+    assert ours == []
+    assert result.index.candidates == {}  # the explanations are written; no candidate is kept
