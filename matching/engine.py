@@ -299,13 +299,31 @@ def _cancelled_before_start(catalogue: Catalogue, params: MatchParams, started: 
         s.id: s for s in catalogue.scenes
         if params.coordinator is None or s.coordinator == params.coordinator})
     solution = Solution("cancelled", {}, 0, sum(int(round(s.priority * SCALE))
-                                               for s in index.scenes.values()), 0, 0.0, 0,
+                                               for s in index.scenes.values()), 0,
+                        _fit_ceiling(index, params) * SCALE, 0,
                         time.perf_counter() - started, 0, 0,
                         [{"stage": "cancelled", "note": "stopped while building the model"}])
     unmatched = [{"scene": sid, "reason": "已取消，尚未求解 / cancelled before solving"}
                  for sid in sorted(index.scenes)]
     return MatchResult(solution, index, params, [], unmatched,
                        plan_entries(catalogue, index, {}, unmatched))
+
+
+def _fit_ceiling(index: Index, params: MatchParams) -> float:
+    """A bound on the fit of any solution, from the weights alone (no candidate is known yet):
+    every scene matched, at full readiness, every member at the top of every term, every
+    pair of members (the owner included) at full partnership strength, every membership
+    rewarded as kept when re-matching; penalties only lower the fit."""
+    w = params.weights
+    member = sum(max(0.0, x) for x in (w.capability, w.experience, w.locality, w.spare_capacity))
+    pair = max(0.0, w.partnership) / 2  # pair_points at strength 1, the most FORMATS allows
+    kept = max(0.0, w.change_penalty) if params.previous else 0.0
+    total = 0.0
+    for scene in index.scenes.values():
+        slots = len(scene_slots(scene))
+        members = slots + 1
+        total += max(0.0, w.readiness) + slots * (member + kept) + members * (members - 1) / 2 * pair
+    return total
 
 
 def plan_entries(catalogue: Catalogue, index: Index, assignment: Assignment,
