@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any
@@ -610,44 +610,38 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float,
     """What a run cancelled before its search returns: the best start found, with the
     trivial bounds (every group, every slot's best candidate, every pair bonus; with
     ``columns``, the score bound is the Lagrangian at zero prices, in numpy)."""
-    value = score = 0
-    value_bound = 0
-    score_bound = 0.0
+    value = sum(g.value for g in problem.groups if g.id in assignment)
+    value_bound = sum(g.value for g in problem.groups)
     if columns is not None:
         score_bound = lagrangian(columns, col_weight=1.0, value_weight=0.0, base_weight=1.0,
                                  iterations=1).bound
-    top_bonus = 0 if columns is not None else max(
-        (s for mine in pair_scores(problem).values() for s in mine.values()), default=0)
-    for g in problem.groups:
-        value_bound += g.value
-        if columns is None:
+        score = _chosen_scores(columns, assignment)
+    else:
+        top_bonus = max((s for mine in pair_scores(problem).values() for s in mine.values()),
+                        default=0)
+        score_bound = 0.0
+        for g in problem.groups:
             best = [max(map(_score_of_candidate, s.candidates), default=0) for s in g.slots]
             members = len(g.slots) + len(g.fixed)
             # At most (members choose 2) pairs per group, none worth more than the top bonus.
             score_bound += g.base_score + sum(best) + top_bonus * members * (members - 1) // 2
-        chosen = assignment.get(g.id)
-        if chosen is not None:
-            value += g.value
-            score += g.base_score
-            if columns is None:
-                for s in g.slots:
-                    agent = chosen.get(s.key)
-                    score += next((c.score for c in s.candidates if c.agent == agent), 0)
-    if columns is not None and assignment:
-        score += _chosen_scores(columns, assignment)
+        score = _score_of(problem.groups, assignment)
     stage: dict[str, object] = {"stage": "cancelled", "note": "stopped before the search"}
     return Solution("cancelled", assignment, value, max(value, value_bound), score,
                     max(float(score), score_bound), 0, time.perf_counter() - start, 0, 0, [stage])
 
 
 def _chosen_scores(cols: Columns, assignment: Assignment) -> int:
-    """The summed candidate scores of ``assignment``, looked up in the arrays (with the
+    """:func:`_score_of` looked up in the arrays instead of walking the candidates (with the
     re-matching reward for kept members, as the searches count it)."""
     slot_at = {key: i for i, key in enumerate(cols.keys)}
     agent_at = {a: i for i, a in enumerate(cols.agent_ids)}
+    group_at = {g.id: i for i, g in enumerate(cols.groups)}
     ends = np.append(cols.slot_start[1:], cols.n)
     total = 0.0
     for g_id, chosen in assignment.items():
+        if g_id in group_at:
+            total += cols.base[group_at[g_id]]
         for key, agent in chosen.items():
             si = slot_at.get((g_id, key))
             if si is None or agent not in agent_at:
@@ -698,7 +692,7 @@ def _warm_answer(problem: Problem, prepared: Prepared, start: float,
     """The search found nothing in time: the warm start is still a valid answer."""
     warm = prepared.warm
     value = sum(g.value for g in prepared.groups if g.id in warm)
-    score = _score_of(prepared, warm)
+    score = _score_of(prepared.groups, warm)
     value_bound, score_bound, info = _full_bounds(problem, prepared, value, score,
                                                   time.perf_counter() + 2.0)
     stages.append(info)
@@ -770,7 +764,7 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
                        "bound": float(solver_b.best_objective_bound),
                        "seconds": round(solver_b.wall_time, 3)})
     else:
-        assignment, score = stage_a, _score_of(prepared, stage_a)
+        assignment, score = stage_a, _score_of(prepared.groups, stage_a)
     if options.cancel.cancelled:
         raise Cancelled(assignment)  # the user is waiting: trivial bounds, no pricing
     # The search saw only the kept candidates: polish over all of them, same groups.
@@ -930,10 +924,11 @@ def _rules_met(problem: Problem, prepared: Prepared, assignment: Assignment) -> 
                and len({g.tag for g in by_cluster[r.cluster]}) >= r.min_tags for r in problem.rules)
 
 
-def _score_of(prepared: Prepared, assignment: Assignment) -> int:
-    """The unpenalised score of an assignment (used when stage B found nothing better)."""
+def _score_of(groups_in: Iterable[Group], assignment: Assignment) -> int:
+    """The unpenalised score of an assignment: base and candidate scores of its groups (used
+    when stage B found nothing better, and for a cancelled run's best start)."""
     total = 0
-    groups = {g.id: g for g in prepared.groups}
+    groups = {g.id: g for g in groups_in}
     for gid, slots in assignment.items():
         g = groups[gid]
         total += g.base_score
