@@ -290,11 +290,236 @@ def _move(key: str, current: Assignment, scorer: Scorer,
                 top.append((cand.score + keep_bonus.get((g.id, key, old), 0)
                             + bonus.get(old, 0), cand))
         options.append([(c, _BIG + gain) for gain, c in top])
+    keep = {t: current[g.id][key] for t, (g, _) in enumerate(tasks)}
     picked = _position_flow(tasks, options, held, used, used_res, scorer.caps, scorer.resources,
-                            stop)
+                            stop, frozenset(keep), keep)
     if len(picked) != len(tasks):
         return None  # the flow could not refill every group: keep the current members
     trial = {gid: dict(slots) for gid, slots in current.items()}
     for t, c in picked.items():
         trial[tasks[t][0].id][key] = c.agent
     return trial
+
+
+INSERT_ROOM = 16  # per task, candidates with room left kept beside the best by gain
+_VALUE = 1 << 32  # a group's value outweighs every gain of a key's flow
+
+
+def insert(problem: Problem, groups: list[Group], assignment: Assignment, *,
+           scorer: Scorer, deadline: float | None = None, cancel: CancelToken | None = None,
+           rounds: int = 4) -> Assignment:
+    """Add groups that ``assignment`` leaves out, one slot key at a time.
+
+    For key K, each group left out (most value first) takes members for its other slots
+    from the organisations with room left, choosing first those that satisfy the most of
+    its covers; then one min-cost flow re-chooses the K member of every selected group
+    (each must be refilled) and of these newcomers (each may be), most value first, then
+    most gain. A newcomer gets in when the flow finds it a K member, possibly by moving
+    selected groups to other K members: the chains of swaps that free a scarce
+    organisation, which no search over one neighbourhood finds. A move is kept only if the
+    exact check passes and (value, score) rises, so selected groups are never dropped."""
+    def out_of_time() -> bool:
+        return ((deadline is not None and time.perf_counter() > deadline)
+                or (cancel is not None and cancel.cancelled))
+
+    current = {gid: dict(slots) for gid, slots in assignment.items()}
+    if out_of_time() or any(gid not in scorer.groups for gid in current):
+        return current
+
+    def value(a: Assignment) -> int:
+        return sum(scorer.groups[gid].value for gid in a)
+
+    best = (value(current), scorer.score(current))
+    ranked = _Ranked({(g.id, s.key): s.candidates for g in groups for s in g.slots})
+    for _round in range(rounds):
+        left_out = [g for g in groups if g.id not in current]
+        if not left_out:
+            break
+        keys: dict[str, int] = defaultdict(int)
+        for g in left_out:
+            for s in g.slots:
+                keys[s.key] += 1
+        gained = False
+        for key in sorted(keys, key=lambda k: (-keys[k], k)):
+            if out_of_time():
+                return current
+            trial = _insert_move(key, current, [g for g in groups if g.id not in current],
+                                 scorer, ranked, out_of_time)
+            if trial is None:
+                continue
+            found = (value(trial), scorer.score(trial))
+            if found > best and scorer.valid(trial):
+                gained = gained or found[0] > best[0]
+                current, best = trial, found
+        if not gained:
+            break  # a round that adds no group: more score is the polish's work
+    return current
+
+
+def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: Scorer,
+                 ranked: dict[tuple[str, str], list[Candidate]],
+                 stop: Callable[[], bool]) -> Assignment | None:
+    """One key's insertion flow (see ``insert``); None when nothing can be tried."""
+    caps, resources, conflicts = scorer.caps, scorer.resources, scorer.conflicts
+    used: dict[str, int] = defaultdict(int)  # without the key's members: the flow's view
+    full: dict[str, int] = defaultdict(int)  # with them: who has room left
+    used_res: dict[tuple[str, str], int] = defaultdict(int)
+    full_res: dict[tuple[str, str], int] = defaultdict(int)
+    held: dict[str, dict[str, str]] = {}
+    tasks: list[tuple[Group, str]] = []
+    for gid, slots in current.items():
+        g = scorer.groups[gid]
+        rest = {k: a for k, a in slots.items() if k != key}
+        for a in set(rest.values()) - set(g.fixed):
+            used[a] += 1
+        for a in set(slots.values()) - set(g.fixed):
+            full[a] += 1
+        for k, a in slots.items():
+            cand = scorer.candidate(gid, k, a)
+            for res, load in cand.loads if cand else ():
+                full_res[(a, res)] += load
+                if k != key:
+                    used_res[(a, res)] += load
+        if key in slots:
+            held[gid] = rest
+            tasks.append((g, key))
+    required = frozenset(range(len(tasks)))
+
+    def room(agent: str, cand: Candidate) -> bool:
+        cap = caps.get(agent, 1)
+        if cap is not None and full[agent] >= cap:
+            return False
+        return all(full_res[(agent, r)] + v <= resources.get(agent, {}).get(r, 0)
+                   for r, v in cand.loads)
+
+    # Newcomers: every other slot filled from the organisations with room left.
+    for i, g in enumerate(sorted(left_out, key=lambda g: -g.value)):
+        if i % 64 == 0 and stop():
+            return None
+        if all(s.key != key for s in g.slots):
+            continue
+        picks = _fill_others(g, key, scorer, ranked, room)
+        if picks is None:
+            continue
+        for a in set(picks.values()) - set(g.fixed):
+            used[a] += 1
+            full[a] += 1
+        for k, a in picks.items():
+            for res, load in scorer.candidate(g.id, k, a).loads:  # type: ignore[union-attr]
+                used_res[(a, res)] += load
+                full_res[(a, res)] += load
+        held[g.id] = picks
+        tasks.append((g, key))
+    if len(tasks) == len(required):
+        return None  # no group left out can be tried with this key
+    pairs, keep_bonus = scorer.pairs, scorer.keep_bonus
+    options: list[list[tuple[Candidate, int]]] = []
+    for t, (g, _) in enumerate(tasks):
+        if t % 256 == 0 and stop():
+            return None
+        rest = held[g.id]
+        present = set(rest.values())
+        members = present | set(g.fixed)
+        allowed = _allowed(g, key, rest, scorer)
+        bonus: dict[str, int] = defaultdict(int)
+        for m in members:
+            for other, score in pairs.get(m, {}).items():
+                if other not in present:
+                    bonus[other] += score
+        top: list[tuple[int, Candidate]] = []
+        spare: list[tuple[int, Candidate]] = []
+        for c in ranked[(g.id, key)]:
+            if allowed is not None and c.agent not in allowed:
+                continue
+            if conflicts[c.agent] & (members - {c.agent}):
+                continue
+            gain = c.score + keep_bonus.get((g.id, key, c.agent), 0) + bonus.get(c.agent, 0)
+            top.append((gain, c))
+            if len(spare) < INSERT_ROOM and (c.agent in members or room(c.agent, c)):
+                spare.append((gain, c))
+        best = heapq.nlargest(POLISH_ARCS, top, key=lambda gc: gc[0])
+        chosen = {id(c) for _, c in best}
+        best += [gc for gc in spare if id(gc[1]) not in chosen]
+        old = current.get(g.id, {}).get(key)
+        if old is not None and all(c.agent != old for _, c in best):
+            cand = scorer.candidate(g.id, key, old)
+            if cand is not None:
+                best.append((cand.score + keep_bonus.get((g.id, key, old), 0)
+                             + bonus.get(old, 0), cand))
+        weight = 0 if t in required else _VALUE * g.value
+        options.append([(c, weight + gain) for gain, c in best])
+    keep = {t: current[g.id][key] for t, (g, _) in enumerate(tasks) if t in required}
+    picked = _position_flow(tasks, options, held, used, used_res, caps, resources, stop,
+                            required, keep)
+    if not picked or any(t not in picked for t in required):
+        return None
+    # The flow's last solve gates every agent with resources, so its picks fit; checked
+    # all the same (selected groups first: they were there before), newcomers left out.
+    carried: dict[tuple[str, str], int] = defaultdict(int, used_res)
+    for t in sorted(picked, key=lambda t: (t not in required, -tasks[t][0].value)):
+        c = picked[t]
+        if not all(carried[(c.agent, r)] + v <= resources.get(c.agent, {}).get(r, 0)
+                   for r, v in c.loads):
+            if t in required:
+                return None
+            del picked[t]
+            continue
+        for r, v in c.loads:
+            carried[(c.agent, r)] += v
+    trial = {gid: dict(slots) for gid, slots in current.items()}
+    for t, c in picked.items():
+        g = tasks[t][0]
+        if t in required:
+            trial[g.id][key] = c.agent
+        else:
+            trial[g.id] = {**held[g.id], key: c.agent}
+    return trial
+
+
+def _allowed(g: Group, key: str, rest: dict[str, str], scorer: Scorer) -> set[str] | None:
+    """The agents that may fill ``key`` given the other members: those in every cover that
+    the others leave open (None: any)."""
+    allowed: set[str] | None = None
+    for cover in scorer.covers(g):
+        if any(rest.get(k) in agents for k, agents in cover.items() if k != key):
+            continue
+        here = cover.get(key, frozenset())
+        allowed = set(here) if allowed is None else allowed & here
+    return allowed
+
+
+def _fill_others(g: Group, key: str, scorer: Scorer,
+                 ranked: dict[tuple[str, str], list[Candidate]],
+                 room: Callable[[str, Candidate], bool]) -> dict[str, str] | None:
+    """Members for every slot of ``g`` but ``key``, from agents with room: per slot the one
+    that satisfies the most covers still open (then the best score); None when some slot has
+    no such agent or no ``key`` member could then satisfy the covers left."""
+    covers = scorer.covers(g)
+    picks: dict[str, str] = {}
+    members = set(g.fixed)
+    open_covers = list(range(len(covers)))
+    for s in sorted(g.slots, key=lambda s: -sum(s.key in cv for cv in covers)):
+        if s.key == key:
+            continue
+        best: tuple[int, Candidate] | None = None
+        for c in ranked[(g.id, s.key)]:  # by score: the first with most covers wins ties
+            if c.agent not in members and not room(c.agent, c):
+                continue
+            if scorer.conflicts[c.agent] & (members - {c.agent}):
+                continue
+            n = sum(1 for i in open_covers if c.agent in covers[i].get(s.key, ()))
+            if best is None or n > best[0]:
+                best = (n, c)
+        if best is None:
+            return None
+        agent = best[1].agent
+        picks[s.key] = agent
+        members.add(agent)
+        open_covers = [i for i in open_covers if agent not in covers[i].get(s.key, ())]
+    for i in open_covers:
+        if not covers[i].get(key):
+            return None
+    allowed = _allowed(g, key, picks, scorer)
+    if allowed is not None and not allowed:
+        return None
+    return picks

@@ -41,7 +41,7 @@ from matching.bound import (
     lagrangian,
     slot_flow_bound,
 )
-from matching.polish import Scorer, polish
+from matching.polish import Scorer, insert, polish
 from matching.problem import Assignment, Group, Problem, Slot, Solution, pair_scores
 from matching.warm_start import best_start, rule_shortfall
 
@@ -86,6 +86,13 @@ class Prepared:
     warm: Assignment
     columns: Columns | None = None  # the full candidate set, when pruning happened
     prices: Lagrangian | None = None
+    scorer: Scorer | None = None  # exact scoring over every candidate, when pruning happened
+    stages: list[dict[str, object]] = field(default_factory=list)
+
+
+INSERT_SHARE = 0.12  # of the time limit, for adding groups to the warm start (pruned runs)
+INSERT_AGAIN = 0.05  # … and to the searched answer, before the polish
+STAGE_A_SHARE = 0.2  # of the search time; the rest goes to stage B (fit)
 
 
 def _agent_limits(problem: Problem) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
@@ -145,6 +152,23 @@ def prepare(problem: Problem, options: SolveOptions, deadline: float | None = No
     if total <= options.column_budget:
         return Prepared(cleaned, infeasible, 0, total, warm)
 
+    # Too large to search whole: before pruning, add the groups the start left out by
+    # chains of swaps over every candidate (:func:`matching.polish.insert`).
+    t_insert = time.perf_counter()
+    scorer = Scorer(problem, cleaned, _keep_bonus(options))
+    before = sum(g.value for g in cleaned if g.id in warm)
+    warm = insert(problem, cleaned, warm, scorer=scorer, cancel=options.cancel,
+                  deadline=t_insert + INSERT_SHARE * options.time_limit)
+    if options.cancel.cancelled:
+        raise Cancelled(warm)
+    spent = time.perf_counter() - t_insert
+    stages: list[dict[str, object]] = [{
+        "stage": "insert", "objective": sum(g.value for g in cleaned if g.id in warm),
+        "gain": sum(g.value for g in cleaned if g.id in warm) - before,
+        "seconds": round(spent, 3), "note": "groups added to the warm start"}]
+    if deadline is not None:
+        deadline += spent  # the pricing below keeps its own time
+
     # Capacity prices from the Lagrangian of the combined objective (value first).
     try:
         cols = build_columns(problem, cleaned, _keep_bonus(options), options.cancel)
@@ -159,7 +183,9 @@ def prepare(problem: Problem, options: SolveOptions, deadline: float | None = No
                         best_known=known, iterations=60, deadline=deadline, cancel=options.cancel)
     try:
         options.cancel.raise_if_cancelled()
-        return _prune(problem, options, cleaned, infeasible, total, warm, cols, prices)
+        prepared = _prune(problem, options, cleaned, infeasible, total, warm, cols, prices)
+        prepared.scorer, prepared.stages = scorer, stages
+        return prepared
     except Cancelled:
         raise _StoppedWithColumns(warm, cols) from None
 
@@ -708,9 +734,9 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
     cp = model.cp
     limit = options.time_limit
     reserve = min(0.25 * limit, 16.0)
-    polish_time = min(0.1 * limit, 6.0)
+    polish_time = min(0.1 * limit, 6.0) + INSERT_AGAIN * limit
     warm = prepared.warm
-    stages: list[dict[str, object]] = []
+    stages: list[dict[str, object]] = list(prepared.stages)
     big = model.total_value + 1
     primary_expr = model.value - big * model.shortfall
     if len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm):
@@ -722,7 +748,7 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
         model.hint(warm)
         budget = limit - reserve - (time.perf_counter() - start)
         reporter = _Reporter(options, "A", start, 0.05, 0.4)
-        solver, status = _run(model, primary_expr, 0.4 * budget, options, reporter)
+        solver, status = _run(model, primary_expr, STAGE_A_SHARE * budget, options, reporter)
         if status == cp.INFEASIBLE:
             return _infeasible(start, "the required groups cannot all be selected together")
         if status not in (cp.OPTIMAL, cp.FEASIBLE):
@@ -768,16 +794,32 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
     if options.cancel.cancelled:
         raise Cancelled(assignment)  # the user is waiting: trivial bounds, no pricing
     # The search saw only the kept candidates: polish over all of them, same groups.
+    # Groups the search left out, by chains of swaps over every candidate, first.
     t_polish = time.perf_counter()
     cols = prepared.columns
     if cols is not None and not options.cancel.cancelled:
-        scorer = Scorer(problem, cols.groups, _keep_bonus(options))
-        polished = polish(problem, cols.groups, assignment, scorer=scorer,
+        scorer = prepared.scorer or Scorer(problem, cols.groups, _keep_bonus(options))
+        value_of = {g.id: g.value for g in cols.groups}
+        before_value = sum(value_of[g] for g in assignment)
+        inserted = insert(problem, cols.groups, assignment, scorer=scorer,
+                          deadline=t_polish + INSERT_AGAIN * limit, cancel=options.cancel)
+        if options.cancel.cancelled:
+            raise Cancelled(inserted)  # every state the insertion keeps is valid
+        added = sum(value_of[g] for g in inserted) - before_value
+        if added:
+            # More value: the primary objective and the rules' shortfall move with it.
+            shortfall = rule_shortfall(problem, prepared.groups, inserted)
+            primary = sum(value_of[g] for g in inserted)
+            stages.append({"stage": "insert", "objective": primary, "gain": added,
+                           "seconds": round(time.perf_counter() - t_polish, 3),
+                           "note": "groups added to the searched answer"})
+        t_polish = time.perf_counter()
+        polished = polish(problem, cols.groups, inserted, scorer=scorer,
                           deadline=max(t_polish + 0.5, start + limit - reserve),
                           cancel=options.cancel)
         if options.cancel.cancelled:
             raise Cancelled(polished)  # every state the polish keeps is valid
-        before, score = scorer.score(assignment), scorer.score(polished)
+        before, score = scorer.score(inserted), scorer.score(polished)
         stages.append({"stage": "polish", "objective": score, "gain": score - before,
                        "seconds": round(time.perf_counter() - t_polish, 3)})
         assignment = polished

@@ -199,22 +199,37 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
                    chosen: dict[str, dict[str, str]], used: dict[str, int],
                    used_res: dict[tuple[str, str], int], groups_cap: dict[str, int | None],
                    resources: dict[str, dict[str, int]],
-                   stop: Callable[[], bool] | None = None) -> dict[int, Candidate]:
+                   stop: Callable[[], bool] | None = None,
+                   required: frozenset[int] = frozenset(),
+                   keep: dict[int, str] | None = None) -> dict[int, Candidate]:
     """One slot per task, by min-cost flow (most gain). An agent already in the task's group
-    joins it for free; when the flow overloads an agent's resources, the picks that do not fit
-    are forbidden to that agent and the flow is solved again (a few times). ``stop``: checked
-    before each solve; when it says so, nothing is picked."""
+    joins it for free. Resources (loads) are not a flow: when the flow overloads an agent,
+    the picks that do not fit are forbidden to it and the flow is solved again (a few times).
+    ``stop``: checked before each solve; when it says so, nothing is picked.
+
+    Re-choosing the members of selected groups (polish, insertion) passes ``keep``: per task,
+    its current member, which fitted. Tasks in ``required`` must be filled (their supply is
+    their own; when they cannot all be, nothing is picked). There, an agent that overloads
+    is *gated* in the next solves: its current tasks may stay, and it takes at most as many
+    new ones as fit even if they are the heaviest. The last solve gates every agent with
+    resources, so the answer always fits."""
     from ortools.graph.python import min_cost_flow as mcf
 
     n = len(tasks)
+    attempts = 6
     forbidden: set[tuple[int, str]] = set()
+    gated: set[str] = set()
     picked: dict[int, Candidate] = {}
-    for _attempt in range(6):
+    for attempt in range(attempts):
         if stop is not None and stop():
             return {}
+        gate_all = keep is not None and attempt == attempts - 1
         flow = mcf.SimpleMinCostFlow()
         source, sink = n, n + 1
         node: dict[str, int] = {}
+        gate: dict[str, int] = {}
+        newcomers: dict[str, list[Candidate]] = defaultdict(list)
+        staying: dict[str, list[Candidate]] = defaultdict(list)
         tails: list[int] = []
         heads: list[int] = []
         costs: list[int] = []
@@ -224,24 +239,43 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
             for c, gain in options[t]:
                 if (t, c.agent) in forbidden:
                     continue
+                gating = (c.loads and keep is not None and (gate_all or c.agent in gated)
+                          and keep.get(t) != c.agent)
+                if keep is not None and keep.get(t) == c.agent:
+                    staying[c.agent].append(c)
                 if c.agent in inside:
+                    if gating:
+                        continue  # its resources would bypass the gate (a rare case)
                     head = sink  # already a member: no group capacity used
+                elif gating:
+                    head = gate.get(c.agent, -1)
+                    if head < 0:
+                        head = gate[c.agent] = n + 2 + len(node) + len(gate)
+                    newcomers[c.agent].append(c)
                 else:
                     head = node.get(c.agent, -1)
                     if head < 0:
-                        head = node[c.agent] = n + 2 + len(node)
+                        head = node[c.agent] = n + 2 + len(node) + len(gate)
                 tails.append(t)
                 heads.append(head)
                 costs.append(-gain)
                 arcs.append((t, c))
+        for agent in gate:
+            if agent not in node:
+                node[agent] = n + 2 + len(node) + len(gate)
         # Arcs in one call each: source -> task, task -> agent, agent -> sink, and the bypass
         # (a task may stay empty).
         flow.add_arcs_with_capacity_and_unit_cost(  # first, so arc i is arcs[i]
             np.asarray(tails, dtype=np.int32), np.asarray(heads, dtype=np.int32),
             np.ones(len(tails), dtype=np.int64), np.asarray(costs, dtype=np.int64))
+        optional = np.asarray([t for t in range(n) if t not in required], dtype=np.int32)
         flow.add_arcs_with_capacity_and_unit_cost(
-            np.full(n, source, dtype=np.int32), np.arange(n, dtype=np.int32),
-            np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
+            np.full(len(optional), source, dtype=np.int32), optional,
+            np.ones(len(optional), dtype=np.int64), np.zeros(len(optional), dtype=np.int64))
+        for agent, head in gate.items():
+            flow.add_arc_with_capacity_and_unit_cost(
+                head, node[agent], _fitting(newcomers[agent], staying[agent], agent,
+                                            used_res, resources), 0)
         agents = list(node)
         lefts = []
         for agent in agents:
@@ -252,7 +286,9 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
             np.full(len(agents), sink, dtype=np.int32), np.asarray(lefts, dtype=np.int64),
             np.zeros(len(agents), dtype=np.int64))
         flow.add_arc_with_capacity_and_unit_cost(source, sink, n, 0)
-        flow.set_node_supply(source, n)
+        flow.set_node_supply(source, len(optional))
+        for t in required:
+            flow.set_node_supply(t, 1)
         flow.set_node_supply(sink, -n)
         if flow.solve() != flow.OPTIMAL:
             return {}
@@ -271,11 +307,34 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
                     for r, v in c.loads:
                         room[r] = room.get(r, 0) - v
                 else:
-                    forbidden.add((t, agent))
                     over = True
+                    if keep is None:
+                        forbidden.add((t, agent))
+                    else:
+                        gated.add(agent)
         if not over:
             break
     return picked
+
+
+def _fitting(newcomers: list[Candidate], staying: list[Candidate], agent: str,
+             used_res: dict[tuple[str, str], int], resources: dict[str, dict[str, int]]) -> int:
+    """How many of ``newcomers`` an agent can surely take beside every task in ``staying``:
+    the most that fit even when the heaviest come."""
+    room = dict(resources.get(agent, {}))
+    for c in staying:
+        for r, v in c.loads:
+            room[r] = room.get(r, 0) - v
+    most = len(newcomers)
+    for r in {r for c in newcomers for r, _ in c.loads}:
+        total, fits = used_res[(agent, r)], 0
+        for v in sorted((dict(c.loads).get(r, 0) for c in newcomers), reverse=True):
+            total += v
+            if total > room.get(r, 0):
+                break
+            fits += 1
+        most = min(most, fits)
+    return most
 
 
 def repair(problem: Problem, groups: list[Group], assignment: Assignment,

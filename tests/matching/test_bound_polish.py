@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from matching.bound import Lagrangian, build_columns, exact_bound, lagrangian, slot_flow_bound
-from matching.polish import Scorer, polish
+from matching.polish import Scorer, insert, polish
 from matching.problem import Agent, Assignment, Candidate, Cover, Group, PairBonus, Problem, Slot
 
 AGENTS = [f"a{i}" for i in range(6)]
@@ -226,6 +226,49 @@ def test_polish_keeps_the_groups_and_validity_and_never_loses_score(problem, rng
     # Polishing a key at a time can only reach the best assignment of these groups.
     same = [a for a in valid if set(a) == set(start)]
     assert scorer.score(out) <= max(scorer.score(a) for a in same)
+
+
+@SETTINGS
+@given(problems(), st.randoms(use_true_random=False))
+def test_insertion_keeps_every_group_stays_valid_and_never_loses(problem, rng):
+    groups = list(problem.groups)
+    valid = [a for a in _all_assignments(problem) if _valid(problem, a)]
+    start = rng.choice(valid)  # the empty assignment is always valid
+    scorer = Scorer(problem, groups)
+    out = insert(problem, groups, start, scorer=scorer)
+    assert set(start) <= set(out)
+    assert _valid(problem, out)
+    assert (len(out), _score(problem, out)) >= (len(start), _score(problem, start))
+    assert len(out) <= max(len(a) for a in valid)
+
+
+def test_insertion_adds_a_group_by_a_chain_of_swaps():
+    # g1 holds maker A, the only lead g2 can have; g1 could move to B, which has room.
+    # Nothing g2 can do alone gets it in; moving g1 first does, unless B cannot carry g1's
+    # robots.
+    def problem_with(b_robots: int) -> Problem:
+        lead1 = Slot("lead", (Candidate("A", 9, (("robots", 3),)),
+                              Candidate("B", 5, (("robots", 3),))))
+        lead2 = Slot("lead", (Candidate("A", 4, (("robots", 3),)),))
+        alg = Slot("alg", (Candidate("X", 1), Candidate("Y", 1)))
+        return Problem(
+            groups=(Group("g1", (lead1, alg), fixed=("o1",)),
+                    Group("g2", (lead2, alg), fixed=("o2",))),
+            agents=(Agent("A", 1, (("robots", 10),)), Agent("B", 2, (("robots", b_robots),)),
+                    Agent("X", 3), Agent("Y", 3), Agent("o1", None), Agent("o2", None)))
+
+    start = {"g1": {"lead": "A", "alg": "X"}}
+    problem = problem_with(5)
+    groups = list(problem.groups)
+    scorer = Scorer(problem, groups)
+    assert polish(problem, groups, start, scorer=scorer) == start  # same groups: nothing to do
+    out = insert(problem, groups, start, scorer=scorer)
+    assert out["g1"]["lead"] == "B" and out["g2"]["lead"] == "A"
+    assert _valid(problem, out)
+
+    problem = problem_with(2)  # B cannot take g1's 3 robots: no chain
+    groups = list(problem.groups)
+    assert insert(problem, groups, start, scorer=Scorer(problem, groups)) == start
 
 
 def test_a_group_with_nothing_to_choose_keeps_its_value_in_the_exact_bound():
