@@ -30,7 +30,8 @@ class Scorer:
     """Scores and checks assignments of ``groups`` exactly as the CP-SAT model counts them."""
 
     def __init__(self, problem: Problem, groups: list[Group],
-                 keep_bonus: dict[tuple[str, str, str], int] | None = None) -> None:
+                 keep_bonus: dict[tuple[str, str, str], int] | None = None,
+                 cancel: CancelToken | None = None) -> None:
         self.problem = problem
         self.groups = {g.id: g for g in groups}
         self.keep_bonus = keep_bonus or {}
@@ -50,7 +51,9 @@ class Scorer:
             watch: dict[str, set[str]] = {}
             for cluster, everyone in members_of.items():
                 possible: dict[str, int] = defaultdict(int)
-                for g in everyone:
+                for gi, g in enumerate(everyone):
+                    if cancel is not None and gi % 64 == 0:
+                        cancel.raise_if_cancelled()  # nationally 0.4 s for every candidate
                     if conc.slot_prefix:
                         for slot in g.slots:
                             if slot.key.startswith(conc.slot_prefix):
@@ -62,6 +65,13 @@ class Scorer:
                 watch[cluster] = {a for a, n in possible.items()
                                   if n > 1 and 100 * n > share * len(everyone) + 100}
             self.watched.append((share, conc.penalty, conc.slot_prefix, watch))
+
+    def forget(self) -> None:
+        """Drop the lookups built so far (millions of small objects nationally): freed now,
+        not in the middle of a cancel."""
+        self._slots.clear()
+        self._covers.clear()
+        self._parts.clear()
 
     def covers(self, g: Group) -> list[dict[str, frozenset[str]]]:
         """``g``'s covers as slot key -> agents that satisfy it there."""
