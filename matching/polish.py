@@ -240,22 +240,8 @@ def _move(key: str, current: Assignment, scorer: Scorer,
           stop: Callable[[], bool] | None = None) -> Assignment | None:
     """Every selected group's ``key`` member re-chosen by one flow, the rest held; None when
     the flow cannot refill every group or ``stop`` says to stop (checked as it goes)."""
-    used: dict[str, int] = defaultdict(int)
-    used_res: dict[tuple[str, str], int] = defaultdict(int)
-    held: dict[str, dict[str, str]] = {}
-    tasks: list[tuple[Group, str]] = []
-    for gid, slots in current.items():
-        g = scorer.groups[gid]
-        rest = {k: a for k, a in slots.items() if k != key}
-        for a in set(rest.values()) - set(g.fixed):
-            used[a] += 1
-        for k, a in rest.items():
-            cand = scorer.candidate(gid, k, a)
-            for res, load in cand.loads if cand else ():
-                used_res[(a, res)] += load
-        if key in slots:
-            held[gid] = rest
-            tasks.append((g, key))
+    hold = _Held(current, key, scorer)
+    used, used_res, held, tasks = hold.used, hold.used_res, hold.held, hold.tasks
     pairs, keep_bonus, conflicts = scorer.pairs, scorer.keep_bonus, scorer.conflicts
     top_keep = max(keep_bonus.values(), default=0)
     options: list[list[tuple[Candidate, int]]] = []
@@ -263,20 +249,9 @@ def _move(key: str, current: Assignment, scorer: Scorer,
         if stop is not None and i % 256 == 0 and stop():
             return None
         rest = held[g.id]
-        present = set(rest.values())
-        members = present | set(g.fixed)
-        allowed: set[str] | None = None
-        for cover in scorer.covers(g):
-            if any(rest.get(k) in agents for k, agents in cover.items() if k != key):
-                continue
-            here = cover.get(key, frozenset())
-            allowed = set(here) if allowed is None else allowed & here
-        # What joining brings in pair bonuses, per possible newcomer.
-        bonus: dict[str, int] = defaultdict(int)
-        for m in members:
-            for other, score in pairs.get(m, {}).items():
-                if other not in present:
-                    bonus[other] += score
+        members = set(rest.values()) | set(g.fixed)
+        allowed = _allowed(g, key, rest, scorer)
+        bonus = _joining_bonus(g, rest, pairs)
         slack = max(bonus.values(), default=0) + top_keep
         old = current[g.id][key]
         mine: list[tuple[int, Candidate]] = []
@@ -371,28 +346,9 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
                  stop: Callable[[], bool]) -> Assignment | None:
     """One key's insertion flow (see ``insert``); None when nothing can be tried."""
     caps, resources, conflicts = scorer.caps, scorer.resources, scorer.conflicts
-    used: dict[str, int] = defaultdict(int)  # without the key's members: the flow's view
-    full: dict[str, int] = defaultdict(int)  # with them: who has room left
-    used_res: dict[tuple[str, str], int] = defaultdict(int)
-    full_res: dict[tuple[str, str], int] = defaultdict(int)
-    held: dict[str, dict[str, str]] = {}
-    tasks: list[tuple[Group, str]] = []
-    for gid, slots in current.items():
-        g = scorer.groups[gid]
-        rest = {k: a for k, a in slots.items() if k != key}
-        for a in set(rest.values()) - set(g.fixed):
-            used[a] += 1
-        for a in set(slots.values()) - set(g.fixed):
-            full[a] += 1
-        for k, a in slots.items():
-            cand = scorer.candidate(gid, k, a)
-            for res, load in cand.loads if cand else ():
-                full_res[(a, res)] += load
-                if k != key:
-                    used_res[(a, res)] += load
-        if key in slots:
-            held[gid] = rest
-            tasks.append((g, key))
+    hold = _Held(current, key, scorer)
+    used, used_res, held, tasks = hold.used, hold.used_res, hold.held, hold.tasks
+    full, full_res = hold.full, hold.full_res
     required = frozenset(range(len(tasks)))
 
     def room(agent: str, cand: Candidate) -> bool:
@@ -428,14 +384,9 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
         if t % 256 == 0 and stop():
             return None
         rest = held[g.id]
-        present = set(rest.values())
-        members = present | set(g.fixed)
+        members = set(rest.values()) | set(g.fixed)
         allowed = _allowed(g, key, rest, scorer)
-        bonus: dict[str, int] = defaultdict(int)
-        for m in members:
-            for other, score in pairs.get(m, {}).items():
-                if other not in present:
-                    bonus[other] += score
+        bonus = _joining_bonus(g, rest, pairs)
         top: list[tuple[int, Candidate]] = []
         spare: list[tuple[int, Candidate]] = []
         for c in ranked[(g.id, key)]:
@@ -484,6 +435,48 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
         else:
             trial[g.id] = {**held[g.id], key: c.agent}
     return trial
+
+
+class _Held:
+    """Every selected group with its ``key`` member taken out: what the others use (the
+    flow's view), what everyone uses (who has room left), and per group holding the key
+    its other members, as flow tasks."""
+
+    def __init__(self, current: Assignment, key: str, scorer: Scorer) -> None:
+        self.used: dict[str, int] = defaultdict(int)
+        self.used_res: dict[tuple[str, str], int] = defaultdict(int)
+        self.full: dict[str, int] = defaultdict(int)
+        self.full_res: dict[tuple[str, str], int] = defaultdict(int)
+        self.held: dict[str, dict[str, str]] = {}
+        self.tasks: list[tuple[Group, str]] = []
+        for gid, slots in current.items():
+            g = scorer.groups[gid]
+            rest = {k: a for k, a in slots.items() if k != key}
+            for a in set(rest.values()) - set(g.fixed):
+                self.used[a] += 1
+            for a in set(slots.values()) - set(g.fixed):
+                self.full[a] += 1
+            for k, a in slots.items():
+                cand = scorer.candidate(gid, k, a)
+                for res, load in cand.loads if cand else ():
+                    self.full_res[(a, res)] += load
+                    if k != key:
+                        self.used_res[(a, res)] += load
+            if key in slots:
+                self.held[gid] = rest
+                self.tasks.append((g, key))
+
+
+def _joining_bonus(g: Group, rest: dict[str, str], pairs: dict[str, dict[str, int]]
+                   ) -> dict[str, int]:
+    """What joining brings in pair bonuses with the other members, per possible newcomer."""
+    present = set(rest.values())
+    bonus: dict[str, int] = defaultdict(int)
+    for m in present | set(g.fixed):
+        for other, score in pairs.get(m, {}).items():
+            if other not in present:
+                bonus[other] += score
+    return bonus
 
 
 def _allowed(g: Group, key: str, rest: dict[str, str], scorer: Scorer) -> set[str] | None:

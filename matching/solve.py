@@ -8,10 +8,12 @@
 4. Warm start (:mod:`matching.warm_start`): the better of a greedy and a flow start.
 5. Nothing pruned (the candidates fit ``column_budget``): one CP-SAT search over an
    exact big-M lexicographic objective; its bound holds for the whole problem.
-6. Otherwise prune to each slot's best candidates by raw and capacity-priced score
-   (plus covers, pins, the previous run's and the warm start's members), search in two
+6. Otherwise add the groups the start left out by chains of swaps over every candidate
+   (:func:`matching.polish.insert`), then prune to each slot's best candidates by raw and
+   capacity-priced score (plus covers, pins, the previous run's and the warm start's members), search in two
    stages (A: least rule shortfall, then most value; B: most score with A's value kept),
-   and bound the whole problem by a Lagrangian over every candidate (:mod:`matching.bound`).
+   insert and polish again over every candidate, and bound the whole problem by a
+   Lagrangian over every candidate (:mod:`matching.bound`).
 
 Progress goes to ``on_progress``; every long phase checks the :class:`CancelToken`, and
 a cancelled run returns the best assignment found so far with trivial bounds.
