@@ -52,7 +52,8 @@ from matching.warm_start import best_start, rule_shortfall
 class Progress:
     """A progress report: stage, best objective and bound so far, seconds elapsed.
 
-    Stage "A" reports the primary objective (summed value less rule shortfall); stages
+    Stage "A" reports the primary objective (summed value less rule shortfall), "insert"
+    the summed value of the warm start after the insertion (no bound: NaN); stages
     "B", "A+B", "polish", "bound" and "done" report the score (fit points × SCALE) and its
     bound ("polish": NaN, no bound known at that point)."""
 
@@ -146,8 +147,10 @@ def _keep_bonus(options: SolveOptions) -> dict[tuple[str, str, str], int]:
             for k, a in slots.items()} if options.change_penalty else {}
 
 
-def prepare(problem: Problem, options: SolveOptions, deadline: float | None = None) -> Prepared:
-    """Preprocess and prune (see the module docstring)."""
+def prepare(problem: Problem, options: SolveOptions, deadline: float | None = None,
+            start: float | None = None) -> Prepared:
+    """Preprocess and prune (see the module docstring); ``start``: when the run began (for
+    progress reports)."""
     cleaned, infeasible = _clean(problem, options.cancel)
     total = sum(len(s.candidates) for g in cleaned for s in g.slots)
     warm = best_start(problem, cleaned, options.cancel)
@@ -174,10 +177,14 @@ def prepare(problem: Problem, options: SolveOptions, deadline: float | None = No
     if options.cancel.cancelled:
         raise _StoppedWithColumns(warm, cols)
     spent = time.perf_counter() - t_insert
+    value = sum(g.value for g in cleaned if g.id in warm)
     stages: list[dict[str, object]] = [{
-        "stage": "insert", "objective": sum(g.value for g in cleaned if g.id in warm),
-        "gain": sum(g.value for g in cleaned if g.id in warm) - before,
+        "stage": "insert", "objective": value, "gain": value - before,
         "seconds": round(spent, 3), "note": "groups added to the warm start"}]
+    if options.on_progress:
+        # Like stage A, the summed value; no bound known yet.
+        elapsed = time.perf_counter() - (t_insert if start is None else start)
+        options.on_progress(Progress("insert", value, math.nan, elapsed, 0.04))
     if deadline is not None:
         deadline += spent  # the pricing below keeps its own time
 
@@ -698,7 +705,8 @@ def _infeasible(start: float, why: str) -> Solution:
 def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solution:
     """One component, not flow-structured: prepare, then one exact search (nothing pruned)
     or two searches on the pruned model with bounds over every candidate."""
-    prepared = prepare(problem, options, deadline=start + 0.15 * options.time_limit)
+    prepared = prepare(problem, options, deadline=start + 0.15 * options.time_limit,
+                       start=start)
     lost = [g.id for g in problem.groups if g.required and g.id in prepared.infeasible]
     if lost:
         return _infeasible(start, "required groups cannot be completed: " + ", ".join(lost))

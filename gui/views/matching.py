@@ -70,6 +70,7 @@ STAGE_LABELS = {
     "A": ("阶段 A（匹配场景数）", "Stage A (scenes matched)"),
     "B": ("阶段 B（适配度）", "Stage B (fit)"),
     "A+B": ("求解中", "Solving"), "done": ("完成", "Done"),
+    "insert": ("补入遗漏场景", "Adding scenes left out"),
     "polish": ("全候选优化", "Polishing over every candidate"),
     "bound": ("计算全局上界", "Bounding the whole problem"),
 }
@@ -442,20 +443,24 @@ class MatchingView(View):
             from matching.engine import MatchParams, match
 
             def progress(p: Any) -> None:
-                bound, objective = float(p.bound), float(p.objective)
-                if p.stage != "A":  # fit points × SCALE (stage A: summed priority × SCALE)
-                    bound, objective = bound / SCALE, objective / SCALE
+                # Solver units are × SCALE: fit points, or (stages A and insert) the matched
+                # priority.
+                bound, objective = float(p.bound) / SCALE, float(p.objective) / SCALE
                 stage = pick(p.stage, STAGE_LABELS)
                 best = f"{objective:,.1f}"
+                what = (("匹配优先级", "matched priority") if p.stage in ("A", "insert")
+                        else ("最优目标", "best"))
                 if bound != bound:  # NaN: no bound known at this point
-                    on_progress(p.fraction, tr(f"{stage}：最优目标 {best}，{p.seconds:.1f} 秒",
-                                               f"{stage}: best {best}, {p.seconds:.1f} s"))
+                    on_progress(p.fraction, tr(f"{stage}：{what[0]} {best}，{p.seconds:.1f} 秒",
+                                               f"{stage}: {what[1]} {best}, {p.seconds:.1f} s"))
                     return
                 gap = (bound - objective) / abs(bound) if bound else 0.0
                 top = f"{bound:,.1f}"
                 on_progress(p.fraction, tr(
-                    f"{stage}：最优目标 {best}，上界 {top}，差距 {max(gap, 0):.2%}，{p.seconds:.1f} 秒",
-                    f"{stage}: best {best}, bound {top}, gap {max(gap, 0):.2%}, {p.seconds:.1f} s"))
+                    f"{stage}：{what[0]} {best}，上界 {top}，差距 {max(gap, 0):.2%}，"
+                    f"{p.seconds:.1f} 秒",
+                    f"{stage}: {what[1]} {best}, bound {top}, gap {max(gap, 0):.2%}, "
+                    f"{p.seconds:.1f} s"))
 
             params = MatchParams(time_limit=time_limit, coordinator=coordinator, weights=weights,
                                  previous=previous, on_progress=progress, cancel=cancel)

@@ -322,3 +322,27 @@ def test_a_scarce_role_bounds_the_matched_value_of_a_pruned_run():
     assert solution.primary_bound == 8
     bound_stage = next(s for s in solution.stages if s["stage"] == "bound")
     assert bound_stage["value_bound_key"] == "lead"
+
+
+def test_a_pruned_run_reports_its_insertion_before_the_search():
+    from matching.solve import SolveOptions, solve
+
+    makers = [f"m{i}" for i in range(4)]
+    algs = [f"a{i}" for i in range(8)]
+    groups = tuple(
+        Group(f"g{j}", (Slot("lead", tuple(Candidate(m, 10 + i) for i, m in enumerate(makers))),
+                        Slot("alg", tuple(Candidate(a, 5 + (i * j) % 7)
+                                          for i, a in enumerate(makers + algs)))), value=1)
+        for j in range(12))
+    problem = Problem(groups=groups, agents=tuple(Agent(m, 2) for m in makers)
+                      + tuple(Agent(a, 3) for a in algs))
+    seen = []
+    solution = solve(problem, SolveOptions(time_limit=5, workers=1, column_budget=40,
+                                           on_progress=seen.append))
+    stages = [p.stage for p in seen]
+    assert "insert" in stages and stages.index("insert") < min(
+        (stages.index(s) for s in ("A", "B", "done") if s in stages), default=len(stages))
+    inserted = next(p for p in seen if p.stage == "insert")
+    recorded = next(s for s in solution.stages if s["stage"] == "insert")
+    assert inserted.objective == recorded["objective"] <= solution.primary
+    assert inserted.bound != inserted.bound  # NaN: no bound yet
