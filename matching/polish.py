@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from core.progress import CancelToken
 from matching.problem import Assignment, Candidate, Group, Problem, pair_scores
-from matching.warm_start import _conflicts, _limits, _position_flow
+from matching.warm_start import _conflicts, _limits, _position_flow, rule_shortfall, rule_weights
 
 POLISH_ARCS = 32  # best allowed candidates per task in a key's flow
 _BIG = 1 << 40  # every group refilled before any gain counts
@@ -287,7 +287,7 @@ def _move(key: str, current: Assignment, scorer: Scorer,
 
 
 INSERT_ROOM = 16  # per task, candidates with room left kept beside the best by gain
-_VALUE = 1 << 32  # a group's value outweighs every gain of a key's flow
+_COST_ROOM = 1 << 62  # what a flow's summed costs may reach (int64)
 
 
 def insert(problem: Problem, groups: list[Group], assignment: Assignment, *,
@@ -311,10 +311,12 @@ def insert(problem: Problem, groups: list[Group], assignment: Assignment, *,
     if out_of_time() or any(gid not in scorer.groups for gid in current):
         return current
 
-    def value(a: Assignment) -> int:
-        return sum(scorer.groups[gid].value for gid in a)
+    def rank(a: Assignment) -> tuple[int, int, int]:
+        """Least rule shortfall, then most value, then most score (the objective's order)."""
+        return (-rule_shortfall(problem, groups, a), sum(scorer.groups[gid].value for gid in a),
+                scorer.score(a))
 
-    best = (value(current), scorer.score(current))
+    best = rank(current)
     ranked = _Ranked({(g.id, s.key): s.candidates for g in groups for s in g.slots})
     for _round in range(rounds):
         left_out = [g for g in groups if g.id not in current]
@@ -329,12 +331,13 @@ def insert(problem: Problem, groups: list[Group], assignment: Assignment, *,
             if out_of_time():
                 return current
             trial = _insert_move(key, current, [g for g in groups if g.id not in current],
-                                 scorer, ranked, out_of_time)
+                                 scorer, ranked, out_of_time,
+                                 rule_weights(problem, groups, current) if problem.rules else {})
             if trial is None:
                 continue
-            found = (value(trial), scorer.score(trial))
+            found = rank(trial)
             if found > best and scorer.valid(trial):
-                gained = gained or found[0] > best[0]
+                gained = gained or found[:2] > best[:2]
                 current, best = trial, found
         if not gained:
             break  # a round that adds no group: more score is the polish's work
@@ -343,8 +346,9 @@ def insert(problem: Problem, groups: list[Group], assignment: Assignment, *,
 
 def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: Scorer,
                  ranked: dict[tuple[str, str], list[Candidate]],
-                 stop: Callable[[], bool]) -> Assignment | None:
-    """One key's insertion flow (see ``insert``); None when nothing can be tried."""
+                 stop: Callable[[], bool], weights: dict[str, int]) -> Assignment | None:
+    """One key's insertion flow (see ``insert``); ``weights``: per group, a factor on its
+    value (counting rules still short); None when nothing can be tried."""
     caps, resources, conflicts = scorer.caps, scorer.resources, scorer.conflicts
     hold = _Held(current, key, scorer)
     used, used_res, held, tasks = hold.used, hold.used_res, hold.held, hold.tasks
@@ -379,7 +383,7 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
     if len(tasks) == len(required):
         return None  # no group left out can be tried with this key
     pairs, keep_bonus = scorer.pairs, scorer.keep_bonus
-    options: list[list[tuple[Candidate, int]]] = []
+    gains: list[list[tuple[int, Candidate]]] = []
     for t, (g, _) in enumerate(tasks):
         if t % 256 == 0 and stop():
             return None
@@ -407,8 +411,15 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
             if cand is not None:
                 best.append((cand.score + keep_bonus.get((g.id, key, old), 0)
                              + bonus.get(old, 0), cand))
-        weight = 0 if t in required else _VALUE * g.value
-        options.append([(c, weight + gain) for gain, c in best])
+        gains.append(best)
+    # Costs: a newcomer's (weighted) value first, then gains — the value unit above every
+    # gain of the flow, unless that could overflow the flow's 64-bit costs.
+    span = 1 + sum(max((abs(gain) for gain, _ in best), default=0) for best in gains)
+    worth = [0 if t in required else g.value * weights.get(g.id, 1)
+             for t, (g, _) in enumerate(tasks)]
+    unit = min(span, max(1, _COST_ROOM // max(1, sum(worth))))
+    options = [[(c, unit * worth[t] + gain) for gain, c in best]
+               for t, best in enumerate(gains)]
     keep = {t: current[g.id][key] for t, (g, _) in enumerate(tasks) if t in required}
     picked = _position_flow(tasks, options, held, used, used_res, caps, resources, stop,
                             required, keep)

@@ -271,6 +271,22 @@ def test_insertion_adds_a_group_by_a_chain_of_swaps():
     assert insert(problem, groups, start, scorer=Scorer(problem, groups)) == start
 
 
+def test_insertion_meets_a_counting_rule_before_adding_value():
+    # One maker, two groups that want it: g_rich is worth more, but g_short's plan needs a
+    # group to meet its rule, which comes first.
+    from matching.problem import CountRule
+
+    lead = Slot("lead", (Candidate("L", 5),))
+    problem = Problem(
+        groups=(Group("g_rich", (lead,), value=5, cluster="Q", fixed=("o1",)),
+                Group("g_short", (lead,), value=1, cluster="P", fixed=("o2",))),
+        agents=(Agent("L", 1), Agent("o1", None), Agent("o2", None)),
+        rules=(CountRule("P", 1),))
+    groups = list(problem.groups)
+    out = insert(problem, groups, {}, scorer=Scorer(problem, groups))
+    assert out == {"g_short": {"lead": "L"}}
+
+
 def test_a_group_with_nothing_to_choose_keeps_its_value_in_the_exact_bound():
     only_fixed = Group("g0", (), base_score=7, fixed=("own",))
     chosen = Group("g1", (Slot("lead", (Candidate("a0", 5),)),), base_score=1, fixed=("own",))
