@@ -311,6 +311,11 @@ def insert(problem: Problem, groups: list[Group], assignment: Assignment, *,
     if out_of_time() or any(gid not in scorer.groups for gid in current):
         return current
 
+    for i, (gid, slots) in enumerate(current.items()):
+        if i % 128 == 0 and out_of_time():  # the first scoring builds lookups: stay stoppable
+            return current
+        scorer.group_part(gid, slots)
+
     def rank(a: Assignment) -> tuple[int, int, int]:
         """Least rule shortfall, then most value, then most score (the objective's order)."""
         return (-rule_shortfall(problem, groups, a), sum(scorer.groups[gid].value for gid in a),
@@ -355,9 +360,11 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
     full, full_res = hold.full, hold.full_res
     required = frozenset(range(len(tasks)))
 
-    def room(agent: str, cand: Candidate) -> bool:
+    def room(agent: str, cand: Candidate, joined: bool) -> bool:
+        """Whether ``agent`` can take ``cand``'s place; ``joined``: already in the group
+        (no group limit then, its resources still count)."""
         cap = caps.get(agent, 1)
-        if cap is not None and full[agent] >= cap:
+        if not joined and cap is not None and full[agent] >= cap:
             return False
         return all(full_res[(agent, r)] + v <= resources.get(agent, {}).get(r, 0)
                    for r, v in cand.loads)
@@ -400,7 +407,7 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
                 continue
             gain = c.score + keep_bonus.get((g.id, key, c.agent), 0) + bonus.get(c.agent, 0)
             top.append((gain, c))
-            if len(spare) < INSERT_ROOM and (c.agent in members or room(c.agent, c)):
+            if len(spare) < INSERT_ROOM and room(c.agent, c, c.agent in members):
                 spare.append((gain, c))
         best = heapq.nlargest(POLISH_ARCS, top, key=lambda gc: gc[0])
         chosen = {id(c) for _, c in best}
@@ -414,10 +421,13 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
         gains.append(best)
     # Costs: a newcomer's (weighted) value first, then gains — the value unit above every
     # gain of the flow, unless that could overflow the flow's 64-bit costs.
+    # OR-Tools refuses a cost whose size times the node count overflows 64 bits.
     span = 1 + sum(max((abs(gain) for gain, _ in best), default=0) for best in gains)
     worth = [0 if t in required else g.value * weights.get(g.id, 1)
              for t, (g, _) in enumerate(tasks)]
-    unit = min(span, max(1, _COST_ROOM // max(1, sum(worth))))
+    nodes = 2 + len(tasks) + 2 * len({c.agent for best in gains for _, c in best})
+    per_arc = _COST_ROOM // (nodes + 1) - span
+    unit = min(span, max(1, per_arc // max(1, max(worth))))
     options = [[(c, unit * worth[t] + gain) for gain, c in best]
                for t, best in enumerate(gains)]
     keep = {t: current[g.id][key] for t, (g, _) in enumerate(tasks) if t in required}
@@ -504,7 +514,7 @@ def _allowed(g: Group, key: str, rest: dict[str, str], scorer: Scorer) -> set[st
 
 def _fill_others(g: Group, key: str, scorer: Scorer,
                  ranked: dict[tuple[str, str], list[Candidate]],
-                 room: Callable[[str, Candidate], bool]) -> dict[str, str] | None:
+                 room: Callable[[str, Candidate, bool], bool]) -> dict[str, str] | None:
     """Members for every slot of ``g`` but ``key``, from agents with room: per slot the one
     that satisfies the most covers still open (then the best score); None when some slot has
     no such agent or no ``key`` member could then satisfy the covers left."""
@@ -517,7 +527,7 @@ def _fill_others(g: Group, key: str, scorer: Scorer,
             continue
         best: tuple[int, Candidate] | None = None
         for c in ranked[(g.id, s.key)]:  # by score: the first with most covers wins ties
-            if c.agent not in members and not room(c.agent, c):
+            if not room(c.agent, c, c.agent in members):
                 continue
             if scorer.conflicts[c.agent] & (members - {c.agent}):
                 continue

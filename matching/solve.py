@@ -96,6 +96,9 @@ class Prepared:
 INSERT_SHARE = 0.12  # of the time limit, for adding groups to the warm start (pruned runs)
 INSERT_AGAIN = 0.05  # … and to the searched answer, before the polish
 STAGE_A_SHARE = 0.2  # of the search time; the rest goes to stage B (fit)
+# Seconds, plus one per 10 000 kept candidates: with less, a pruned run skips CP-SAT (on the
+# national model both stages ended without an answer in 8 s; loading it takes 1-2 s).
+MIN_SEARCH = 4.0
 
 
 def _agent_limits(problem: Problem) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
@@ -754,7 +757,25 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
     stages: list[dict[str, object]] = list(prepared.stages)
     big = model.total_value + 1
     primary_expr = model.value - big * model.shortfall
-    if len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm):
+    by_id = {g.id: g for g in prepared.groups}
+
+    def primary_of(assignment: Assignment) -> tuple[int, int]:
+        short = rule_shortfall(problem, prepared.groups, assignment)
+        value = sum(by_id[g].value for g in assignment)
+        return value - big * short, short
+
+    # Too little time left for CP-SAT to load the model and search (national, 30 s limit:
+    # both stages ended without an answer): the insertion and the polish get it instead.
+    least = MIN_SEARCH + prepared.kept / 10_000  # national (63 000 kept): about 10 s
+    skip = bool(warm) and (limit - reserve - polish_time - (time.perf_counter() - start)
+                           < least)
+    if skip:
+        stage_a = warm
+        a_best, shortfall = primary_of(warm)
+        primary = a_best + big * shortfall
+        stages.append({"stage": "A", "status": "SKIPPED", "objective": a_best, "seconds": 0.0,
+                       "note": f"less than {least:.1f} s left for the search: warm start kept"})
+    elif len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm):
         # Every feasible group is matched and every rule met: no search can do better.
         stage_a, a_best, primary, shortfall = warm, model.total_value, model.total_value, 0
         stages.append({"stage": "A", "status": "OPTIMAL", "objective": a_best,
@@ -763,41 +784,43 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
         model.hint(warm)
         budget = limit - reserve - (time.perf_counter() - start)
         reporter = _Reporter(options, "A", start, 0.05, 0.4)
-        solver, status = _run(model, primary_expr, STAGE_A_SHARE * budget, options, reporter)
+        a_time = max(STAGE_A_SHARE * budget, min(2.0, 0.5 * budget))  # CP-SAT loads ~1 s
+        solver, status = _run(model, primary_expr, a_time, options, reporter)
         if status == cp.INFEASIBLE:
             return _infeasible(start, "the required groups cannot all be selected together")
         if status not in (cp.OPTIMAL, cp.FEASIBLE):
             if options.cancel.cancelled:
                 raise Cancelled(warm)
             stages.append({"stage": "A", "status": solver.status_name(status),
-                           "note": "warm start kept"})
-            return _warm_answer(problem, prepared, start, stages)
-        stage_a = model.assignment(solver)
+                           "seconds": round(solver.wall_time, 3), "note": "warm start kept"})
+            if not warm:
+                return _warm_answer(problem, prepared, start, stages)
+            # No answer in stage A's time (national, 30 s: CP-SAT had not finished loading):
+            # the warm start stands for it, and stage B, the polish and the bounds still run.
+            stage_a = warm
+        else:
+            stage_a = model.assignment(solver)
         # A feasible (not optimal) solution may carry slack in its shortfall variables:
         # count the shortfall of the assignment itself, and keep the warm start if the
         # search did worse than it (it can, when it gets little CPU).
-        by_id = {g.id: g for g in prepared.groups}
-
-        def primary_of(assignment: Assignment) -> tuple[int, int]:
-            short = rule_shortfall(problem, prepared.groups, assignment)
-            value = sum(by_id[g].value for g in assignment)
-            return value - big * short, short
-
         a_best, shortfall = primary_of(stage_a)
         if warm and primary_of(warm)[0] > a_best:
             stage_a = warm
             a_best, shortfall = primary_of(warm)
         primary = a_best + big * shortfall
-        stages.append({"stage": "A", "status": solver.status_name(status), "objective": a_best,
-                       "bound": int(solver.best_objective_bound + 1e-6),
-                       "seconds": round(solver.wall_time, 3)})
+        if status in (cp.OPTIMAL, cp.FEASIBLE):
+            stages.append({"stage": "A", "status": solver.status_name(status),
+                           "objective": a_best, "bound": int(solver.best_objective_bound + 1e-6),
+                           "seconds": round(solver.wall_time, 3)})
     if options.cancel.cancelled:
         raise Cancelled(stage_a)
-    model.model.add(primary_expr >= a_best)
-    model.hint(stage_a)
-    budget = max(0.1, limit - reserve - polish_time - (time.perf_counter() - start))
-    reporter = _Reporter(options, "B", start, 0.45, 0.45)
-    solver_b, status_b = _run(model, model.score, budget, options, reporter)
+    status_b = None
+    if not skip:
+        model.model.add(primary_expr >= a_best)
+        model.hint(stage_a)
+        budget = max(0.1, limit - reserve - polish_time - (time.perf_counter() - start))
+        reporter = _Reporter(options, "B", start, 0.45, 0.45)
+        solver_b, status_b = _run(model, model.score, budget, options, reporter)
     if status_b in (cp.OPTIMAL, cp.FEASIBLE):
         assignment = model.assignment(solver_b)
         score = int(round(solver_b.objective_value))

@@ -447,6 +447,13 @@ class MatchingView(View):
                 # priority.
                 bound, objective = float(p.bound) / SCALE, float(p.objective) / SCALE
                 stage = pick(p.stage, STAGE_LABELS)
+                if p.stage == "A" and objective < 0:
+                    # Stage A counts value less a large penalty per missing group or field
+                    # of a plan rule: below zero, some rule is not met yet.
+                    on_progress(p.fraction, tr(f"{stage}：计划规则尚未满足，{p.seconds:.1f} 秒",
+                                               f"{stage}: plan rules not met yet, "
+                                               f"{p.seconds:.1f} s"))
+                    return
                 best = f"{objective:,.1f}"
                 what = (("匹配优先级", "matched priority") if p.stage in ("A", "insert")
                         else ("最优目标", "best"))

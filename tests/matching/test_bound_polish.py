@@ -362,3 +362,49 @@ def test_a_pruned_run_reports_its_insertion_before_the_search():
     recorded = next(s for s in solution.stages if s["stage"] == "insert")
     assert inserted.objective == recorded["objective"] <= solution.primary
     assert inserted.bound != inserted.bound  # NaN: no bound yet
+
+
+def test_insertion_counts_the_resources_of_an_organisation_filling_two_slots():
+    # A already leads S (3 of its 5 robots). N1 could take A as algorithm supplier and lead,
+    # but not A's robots (3 more): the newcomer must not take it, or the move that also
+    # brings N2 in (S2 moving its component to W) fails the exact check and N2 never gets in.
+    def cand(a: str, score: int, robots: int = 0) -> Candidate:
+        return Candidate(a, score, (("robots", robots),) if robots else ())
+
+    groups = (
+        Group("S", (Slot("lead", (cand("A", 10, 3),)), Slot("alg", (cand("A", 10),)),
+                    Slot("comp", (cand("Z1", 1),)))),
+        Group("S2", (Slot("lead", (cand("R", 1, 1),)), Slot("alg", (cand("R2", 1),)),
+                     Slot("comp", (cand("Y", 10), cand("W", 5))))),
+        Group("N2", (Slot("lead", (cand("Q", 1, 1),)), Slot("alg", (cand("Q2", 1),)),
+                     Slot("comp", (cand("Y", 10),))), value=5),
+        Group("N1", (Slot("lead", (cand("A", 20, 3),)), Slot("alg", (cand("A", 20),)),
+                     Slot("comp", (cand("V", 1),))), covers=(Cover("skill", (("alg", "A"),)),)),
+    )
+    problem = Problem(groups, tuple(Agent(a, 2 if a == "A" else 1, (("robots", 5),))
+                                    for a in ["A", "R", "R2", "Y", "W", "Q", "Q2", "Z1", "V"]))
+    start = {"S": {"lead": "A", "alg": "A", "comp": "Z1"}, "S2": {"lead": "R", "alg": "R2", "comp": "Y"}}
+    out = insert(problem, list(groups), start, scorer=Scorer(problem, list(groups)))
+    assert "N2" in out and "N1" not in out
+    assert _valid(problem, out)
+
+
+def test_a_pruned_run_with_no_time_to_search_keeps_its_insertion_and_polish():
+    from matching.solve import SolveOptions, solve
+
+    makers = [f"m{i}" for i in range(4)]
+    algs = [f"a{i}" for i in range(8)]
+    groups = tuple(
+        Group(f"g{j}", (Slot("lead", tuple(Candidate(m, 10 + i) for i, m in enumerate(makers))),
+                        Slot("alg", tuple(Candidate(a, 5 + (i * j) % 7)
+                                          for i, a in enumerate(makers + algs)))), value=1)
+        for j in range(12))
+    problem = Problem(groups=groups, agents=tuple(Agent(m, 2) for m in makers)
+                      + tuple(Agent(a, 3) for a in algs))
+    solution = solve(problem, SolveOptions(time_limit=2, workers=1, column_budget=40))
+    stage_a = next(s for s in solution.stages if s["stage"] == "A")
+    assert stage_a["status"] == "SKIPPED"
+    assert _valid(problem, solution.assignment)
+    assert solution.primary == len(solution.assignment) == 8  # the insertion's flow finds 8
+    assert solution.score == Scorer(problem, list(groups)).score(solution.assignment)
+    assert solution.primary_bound == 8
