@@ -313,12 +313,9 @@ def test_scorer_counts_exactly_what_the_model_counts(problem):
     assert scorer.score(solution.assignment) == solution.score
 
 
-def test_a_scarce_role_bounds_the_matched_value_of_a_pruned_run():
-    # 12 groups each need a lead from 4 makers that join 2 groups each: at most 8 can be
-    # matched. The makers can also fill the algorithm slot, so the Lagrangian charges them
-    # half a price per slot and cannot see it; the per-slot flow bound proves 8.
-    from matching.solve import SolveOptions, solve
-
+def _scarce_leads() -> Problem:
+    """12 groups each need a lead from 4 makers that join 2 groups each (at most 8 can be
+    matched); the makers can also fill the algorithm slot."""
     makers = [f"m{i}" for i in range(4)]
     algs = [f"a{i}" for i in range(8)]
     groups = tuple(
@@ -326,8 +323,18 @@ def test_a_scarce_role_bounds_the_matched_value_of_a_pruned_run():
                         Slot("alg", tuple(Candidate(a, 5 + (i * j) % 7)
                                           for i, a in enumerate(makers + algs)))), value=1)
         for j in range(12))
-    agents = tuple(Agent(m, 2) for m in makers) + tuple(Agent(a, 3) for a in algs)
-    problem = Problem(groups=groups, agents=agents)
+    return Problem(groups=groups, agents=tuple(Agent(m, 2) for m in makers)
+                   + tuple(Agent(a, 3) for a in algs))
+
+
+def test_a_scarce_role_bounds_the_matched_value_of_a_pruned_run():
+    # 12 groups each need a lead from 4 makers that join 2 groups each: at most 8 can be
+    # matched. The makers can also fill the algorithm slot, so the Lagrangian charges them
+    # half a price per slot and cannot see it; the per-slot flow bound proves 8.
+    from matching.solve import SolveOptions, solve
+
+    problem = _scarce_leads()
+    groups = problem.groups
     relaxed = lagrangian(build_columns(problem, list(groups)), col_weight=0.0,
                          value_weight=1.0, base_weight=0.0, best_known=8, iterations=500)
     assert relaxed.bound > 8.5  # what the bound was before the flow
@@ -343,15 +350,7 @@ def test_a_scarce_role_bounds_the_matched_value_of_a_pruned_run():
 def test_a_pruned_run_reports_its_insertion_before_the_search():
     from matching.solve import SolveOptions, solve
 
-    makers = [f"m{i}" for i in range(4)]
-    algs = [f"a{i}" for i in range(8)]
-    groups = tuple(
-        Group(f"g{j}", (Slot("lead", tuple(Candidate(m, 10 + i) for i, m in enumerate(makers))),
-                        Slot("alg", tuple(Candidate(a, 5 + (i * j) % 7)
-                                          for i, a in enumerate(makers + algs)))), value=1)
-        for j in range(12))
-    problem = Problem(groups=groups, agents=tuple(Agent(m, 2) for m in makers)
-                      + tuple(Agent(a, 3) for a in algs))
+    problem = _scarce_leads()
     seen = []
     solution = solve(problem, SolveOptions(time_limit=5, workers=1, column_budget=40,
                                            on_progress=seen.append))
@@ -392,15 +391,8 @@ def test_insertion_counts_the_resources_of_an_organisation_filling_two_slots():
 def test_a_pruned_run_with_no_time_to_search_keeps_its_insertion_and_polish():
     from matching.solve import SolveOptions, solve
 
-    makers = [f"m{i}" for i in range(4)]
-    algs = [f"a{i}" for i in range(8)]
-    groups = tuple(
-        Group(f"g{j}", (Slot("lead", tuple(Candidate(m, 10 + i) for i, m in enumerate(makers))),
-                        Slot("alg", tuple(Candidate(a, 5 + (i * j) % 7)
-                                          for i, a in enumerate(makers + algs)))), value=1)
-        for j in range(12))
-    problem = Problem(groups=groups, agents=tuple(Agent(m, 2) for m in makers)
-                      + tuple(Agent(a, 3) for a in algs))
+    problem = _scarce_leads()
+    groups = problem.groups
     solution = solve(problem, SolveOptions(time_limit=2, workers=1, column_budget=40))
     stage_a = next(s for s in solution.stages if s["stage"] == "A")
     assert stage_a["status"] == "SKIPPED"
