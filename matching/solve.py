@@ -723,8 +723,8 @@ def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solutio
                                start)
     try:
         options.cancel.raise_if_cancelled()  # before loading OR-Tools and building the model
-        return _solve_pruned(problem, prepared, _Model(problem, prepared, options), options,
-                             start)
+        return _solve_pruned(problem, prepared, lambda: _Model(problem, prepared, options),
+                             options, start)
     except Cancelled as exc:
         # The arrays are at hand: the trivial bounds in numpy, not by walking every candidate.
         partial = exc.partial if isinstance(exc.partial, dict) else {}
@@ -745,18 +745,18 @@ def _warm_answer(problem: Problem, prepared: Prepared, start: float,
                     prepared.pruned, prepared.kept, stages)
 
 
-def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: SolveOptions,
-                  start: float) -> Solution:
+def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[], _Model],
+                  options: SolveOptions, start: float) -> Solution:
     """Stage A (least shortfall, then most value) and stage B (most score, stage A's value
-    kept) on the pruned model; then bounds over every candidate, which need time reserved."""
-    cp = model.cp
+    kept) on the pruned model (built only if there is time to search); then bounds over
+    every candidate, which need time reserved."""
     limit = options.time_limit
     reserve = min(0.25 * limit, 16.0)
     polish_time = min(0.1 * limit, 6.0) + INSERT_AGAIN * limit
     warm = prepared.warm
     stages: list[dict[str, object]] = list(prepared.stages)
-    big = model.total_value + 1
-    primary_expr = model.value - big * model.shortfall
+    total_value = sum(g.value for g in prepared.groups)
+    big = total_value + 1
     by_id = {g.id: g for g in prepared.groups}
 
     def primary_of(assignment: Assignment) -> tuple[int, int]:
@@ -769,7 +769,8 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
     least = MIN_SEARCH + prepared.kept / 10_000  # national (63 000 kept): about 10 s
     skip = bool(warm) and (limit - reserve - polish_time - (time.perf_counter() - start)
                            < least)
-    if skip:
+    model = None if skip else make_model()
+    if model is None:
         stage_a = warm
         a_best, shortfall = primary_of(warm)
         primary = a_best + big * shortfall
@@ -777,10 +778,12 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
                        "note": f"less than {least:.1f} s left for the search: warm start kept"})
     elif len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm):
         # Every feasible group is matched and every rule met: no search can do better.
-        stage_a, a_best, primary, shortfall = warm, model.total_value, model.total_value, 0
+        stage_a, a_best, primary, shortfall = warm, total_value, total_value, 0
         stages.append({"stage": "A", "status": "OPTIMAL", "objective": a_best,
                        "seconds": 0.0, "note": "warm start matched every feasible group"})
     else:
+        cp = model.cp
+        primary_expr = model.value - big * model.shortfall
         model.hint(warm)
         budget = limit - reserve - (time.perf_counter() - start)
         reporter = _Reporter(options, "A", start, 0.05, 0.4)
@@ -814,14 +817,15 @@ def _solve_pruned(problem: Problem, prepared: Prepared, model: _Model, options: 
                            "seconds": round(solver.wall_time, 3)})
     if options.cancel.cancelled:
         raise Cancelled(stage_a)
-    status_b = None
-    if not skip:
-        model.model.add(primary_expr >= a_best)
+    found_b = False
+    if model is not None:
+        model.model.add(model.value - big * model.shortfall >= a_best)
         model.hint(stage_a)
         budget = max(0.1, limit - reserve - polish_time - (time.perf_counter() - start))
         reporter = _Reporter(options, "B", start, 0.45, 0.45)
         solver_b, status_b = _run(model, model.score, budget, options, reporter)
-    if status_b in (cp.OPTIMAL, cp.FEASIBLE):
+        found_b = status_b in (model.cp.OPTIMAL, model.cp.FEASIBLE)
+    if found_b and model is not None:
         assignment = model.assignment(solver_b)
         score = int(round(solver_b.objective_value))
         stages.append({"stage": "B", "status": solver_b.status_name(status_b), "objective": score,
