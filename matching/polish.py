@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from core.progress import CancelToken
 from matching.problem import Assignment, Candidate, Group, Problem, pair_scores
@@ -242,42 +242,30 @@ def _move(key: str, current: Assignment, scorer: Scorer,
     the flow cannot refill every group or ``stop`` says to stop (checked as it goes)."""
     hold = _Held(current, key, scorer)
     used, used_res, held, tasks = hold.used, hold.used_res, hold.held, hold.tasks
-    pairs, keep_bonus, conflicts = scorer.pairs, scorer.keep_bonus, scorer.conflicts
-    top_keep = max(keep_bonus.values(), default=0)
+    pairs = scorer.pairs
+    top_keep = max(scorer.keep_bonus.values(), default=0)
     options: list[list[tuple[Candidate, int]]] = []
     for i, (g, _) in enumerate(tasks):
         if stop is not None and i % 256 == 0 and stop():
             return None
         rest = held[g.id]
-        members = set(rest.values()) | set(g.fixed)
-        allowed = _allowed(g, key, rest, scorer)
         bonus = _joining_bonus(g, rest, pairs)
         slack = max(bonus.values(), default=0) + top_keep
         old = current[g.id][key]
         mine: list[tuple[int, Candidate]] = []
         floor = None
-        for c in ranked[(g.id, key)]:
+        for gain, c in _eligible(g, key, rest, scorer, ranked, bonus):
             if floor is not None and c.score + slack < floor:
                 break  # ranked by score: no later candidate can reach the kept few
-            if allowed is not None and c.agent not in allowed:
-                continue
-            if conflicts[c.agent] & (members - {c.agent}):
-                continue
-            gain = c.score + keep_bonus.get((g.id, key, c.agent), 0) + bonus.get(c.agent, 0)
             mine.append((gain, c))
             if len(mine) == POLISH_ARCS:
                 floor = min(gn for gn, _ in mine)
         top = heapq.nlargest(POLISH_ARCS, mine, key=lambda gc: gc[0])
-        if all(c.agent != old for _, c in top):
-            # The current member always stays an option, so every group can be refilled.
-            cand = scorer.candidate(g.id, key, old)
-            if cand is not None:
-                top.append((cand.score + keep_bonus.get((g.id, key, old), 0)
-                            + bonus.get(old, 0), cand))
+        _with_current(top, g.id, key, old, scorer, bonus)
         options.append([(c, _BIG + gain) for gain, c in top])
     keep = {t: current[g.id][key] for t, (g, _) in enumerate(tasks)}
     picked = _position_flow(tasks, options, held, used, used_res, scorer.caps, scorer.resources,
-                            stop, frozenset(keep), keep)
+                            stop, keep)
     if len(picked) != len(tasks):
         return None  # the flow could not refill every group: keep the current members
     trial = {gid: dict(slots) for gid, slots in current.items()}
@@ -301,8 +289,9 @@ def insert(problem: Problem, groups: list[Group], assignment: Assignment, *,
     (each must be refilled) and of these newcomers (each may be), most value first, then
     most gain. A newcomer gets in when the flow finds it a K member, possibly by moving
     selected groups to other K members: the chains of swaps that free a scarce
-    organisation, which no search over one neighbourhood finds. A move is kept only if the
-    exact check passes and (value, score) rises, so selected groups are never dropped."""
+    organisation, which no search over one neighbourhood finds. Groups of plans still short
+    of their counting rule are weighted up. A move is kept only if the exact check passes
+    and (least rule shortfall, value, score) improves; selected groups are never dropped."""
     def out_of_time() -> bool:
         return ((deadline is not None and time.perf_counter() > deadline)
                 or (cancel is not None and cancel.cancelled))
@@ -354,7 +343,7 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
                  stop: Callable[[], bool], weights: dict[str, int]) -> Assignment | None:
     """One key's insertion flow (see ``insert``); ``weights``: per group, a factor on its
     value (counting rules still short); None when nothing can be tried."""
-    caps, resources, conflicts = scorer.caps, scorer.resources, scorer.conflicts
+    caps, resources = scorer.caps, scorer.resources
     hold = _Held(current, key, scorer)
     used, used_res, held, tasks = hold.used, hold.used_res, hold.held, hold.tasks
     full, full_res = hold.full, hold.full_res
@@ -369,8 +358,9 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
         return all(full_res[(agent, r)] + v <= resources.get(agent, {}).get(r, 0)
                    for r, v in cand.loads)
 
-    # Newcomers: every other slot filled from the organisations with room left.
-    for i, g in enumerate(sorted(left_out, key=lambda g: -g.value)):
+    # Newcomers, most (weighted) value first: every other slot filled from the organisations
+    # with room left.
+    for i, g in enumerate(sorted(left_out, key=lambda g: -g.value * weights.get(g.id, 1))):
         if i % 64 == 0 and stop():
             return None
         if all(s.key != key for s in g.slots):
@@ -389,39 +379,29 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
         tasks.append((g, key))
     if len(tasks) == len(required):
         return None  # no group left out can be tried with this key
-    pairs, keep_bonus = scorer.pairs, scorer.keep_bonus
+    pairs = scorer.pairs
     gains: list[list[tuple[int, Candidate]]] = []
     for t, (g, _) in enumerate(tasks):
         if t % 256 == 0 and stop():
             return None
         rest = held[g.id]
         members = set(rest.values()) | set(g.fixed)
-        allowed = _allowed(g, key, rest, scorer)
         bonus = _joining_bonus(g, rest, pairs)
         top: list[tuple[int, Candidate]] = []
         spare: list[tuple[int, Candidate]] = []
-        for c in ranked[(g.id, key)]:
-            if allowed is not None and c.agent not in allowed:
-                continue
-            if conflicts[c.agent] & (members - {c.agent}):
-                continue
-            gain = c.score + keep_bonus.get((g.id, key, c.agent), 0) + bonus.get(c.agent, 0)
+        for gain, c in _eligible(g, key, rest, scorer, ranked, bonus):
             top.append((gain, c))
             if len(spare) < INSERT_ROOM and room(c.agent, c, c.agent in members):
                 spare.append((gain, c))
         best = heapq.nlargest(POLISH_ARCS, top, key=lambda gc: gc[0])
         chosen = {id(c) for _, c in best}
         best += [gc for gc in spare if id(gc[1]) not in chosen]
-        old = current.get(g.id, {}).get(key)
-        if old is not None and all(c.agent != old for _, c in best):
-            cand = scorer.candidate(g.id, key, old)
-            if cand is not None:
-                best.append((cand.score + keep_bonus.get((g.id, key, old), 0)
-                             + bonus.get(old, 0), cand))
+        if g.id in current:
+            _with_current(best, g.id, key, current[g.id][key], scorer, bonus)
         gains.append(best)
-    # Costs: a newcomer's (weighted) value first, then gains — the value unit above every
-    # gain of the flow, unless that could overflow the flow's 64-bit costs.
-    # OR-Tools refuses a cost whose size times the node count overflows 64 bits.
+    # Costs: a newcomer's (weighted) value first, then gains: the value unit above every
+    # gain of the flow, unless a cost times the node count could overflow 64 bits (which
+    # OR-Tools refuses).
     span = 1 + sum(max((abs(gain) for gain, _ in best), default=0) for best in gains)
     worth = [0 if t in required else g.value * weights.get(g.id, 1)
              for t, (g, _) in enumerate(tasks)]
@@ -431,23 +411,11 @@ def _insert_move(key: str, current: Assignment, left_out: list[Group], scorer: S
     options = [[(c, unit * worth[t] + gain) for gain, c in best]
                for t, best in enumerate(gains)]
     keep = {t: current[g.id][key] for t, (g, _) in enumerate(tasks) if t in required}
-    picked = _position_flow(tasks, options, held, used, used_res, caps, resources, stop,
-                            required, keep)
+    picked = _position_flow(tasks, options, held, used, used_res, caps, resources, stop, keep)
     if not picked or any(t not in picked for t in required):
         return None
-    # The flow's last solve gates every agent with resources, so its picks fit; checked
-    # all the same (selected groups first: they were there before), newcomers left out.
-    carried: dict[tuple[str, str], int] = defaultdict(int, used_res)
-    for t in sorted(picked, key=lambda t: (t not in required, -tasks[t][0].value)):
-        c = picked[t]
-        if not all(carried[(c.agent, r)] + v <= resources.get(c.agent, {}).get(r, 0)
-                   for r, v in c.loads):
-            if t in required:
-                return None
-            del picked[t]
-            continue
-        for r, v in c.loads:
-            carried[(c.agent, r)] += v
+    # The flow's picks fit (its last solve gates every agent with resources); ``insert``
+    # checks the whole trial exactly all the same.
     trial = {gid: dict(slots) for gid, slots in current.items()}
     for t, c in picked.items():
         g = tasks[t][0]
@@ -486,6 +454,33 @@ class _Held:
             if key in slots:
                 self.held[gid] = rest
                 self.tasks.append((g, key))
+
+
+def _eligible(g: Group, key: str, rest: dict[str, str], scorer: Scorer,
+              ranked: dict[tuple[str, str], list[Candidate]], bonus: dict[str, int]
+              ) -> Iterator[tuple[int, Candidate]]:
+    """``key``'s candidates in ``g`` that the covers left open allow and that conflict with
+    no other member, best score first, each with its gain: score, stability reward and the
+    pair bonuses it would bring (``bonus``, from :func:`_joining_bonus`)."""
+    members = set(rest.values()) | set(g.fixed)
+    allowed = _allowed(g, key, rest, scorer)
+    for c in ranked[(g.id, key)]:
+        if allowed is not None and c.agent not in allowed:
+            continue
+        if scorer.conflicts[c.agent] & (members - {c.agent}):
+            continue
+        yield c.score + scorer.keep_bonus.get((g.id, key, c.agent), 0) + bonus.get(c.agent, 0), c
+
+
+def _with_current(options: list[tuple[int, Candidate]], gid: str, key: str, old: str,
+                  scorer: Scorer, bonus: dict[str, int]) -> None:
+    """Append the current member ``old`` to a selected group's ``options`` (gain, candidate)
+    when the ranking left it out: it stays an option, so every group can be refilled."""
+    if all(c.agent != old for _, c in options):
+        cand = scorer.candidate(gid, key, old)
+        if cand is not None:
+            options.append((cand.score + scorer.keep_bonus.get((gid, key, old), 0)
+                            + bonus.get(old, 0), cand))
 
 
 def _joining_bonus(g: Group, rest: dict[str, str], pairs: dict[str, dict[str, int]]

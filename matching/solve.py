@@ -10,10 +10,11 @@
    exact big-M lexicographic objective; its bound holds for the whole problem.
 6. Otherwise add the groups the start left out by chains of swaps over every candidate
    (:func:`matching.polish.insert`), then prune to each slot's best candidates by raw and
-   capacity-priced score (plus covers, pins, the previous run's and the warm start's members), search in two
-   stages (A: least rule shortfall, then most value; B: most score with A's value kept),
-   insert and polish again over every candidate, and bound the whole problem by a
-   Lagrangian over every candidate (:mod:`matching.bound`).
+   capacity-priced score (plus covers, pins, the previous run's and the warm start's
+   members), search in two stages (A: least rule shortfall, then most value; B: most score
+   with A's value kept; both skipped when too little time is left), insert and polish
+   again over every candidate, and bound the whole problem by a Lagrangian over every
+   candidate (:mod:`matching.bound`).
 
 Progress goes to ``on_progress``; every long phase checks the :class:`CancelToken`, and
 a cancelled run returns the best assignment found so far with trivial bounds.
@@ -817,22 +818,21 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
                            "seconds": round(solver.wall_time, 3)})
     if options.cancel.cancelled:
         raise Cancelled(stage_a)
-    found_b = False
+    assignment, score = stage_a, None
     if model is not None:
         model.model.add(model.value - big * model.shortfall >= a_best)
         model.hint(stage_a)
         budget = max(0.1, limit - reserve - polish_time - (time.perf_counter() - start))
         reporter = _Reporter(options, "B", start, 0.45, 0.45)
         solver_b, status_b = _run(model, model.score, budget, options, reporter)
-        found_b = status_b in (model.cp.OPTIMAL, model.cp.FEASIBLE)
-    if found_b and model is not None:
-        assignment = model.assignment(solver_b)
-        score = int(round(solver_b.objective_value))
-        stages.append({"stage": "B", "status": solver_b.status_name(status_b), "objective": score,
-                       "bound": float(solver_b.best_objective_bound),
-                       "seconds": round(solver_b.wall_time, 3)})
-    else:
-        assignment, score = stage_a, _score_of(prepared.groups, stage_a)
+        if status_b in (model.cp.OPTIMAL, model.cp.FEASIBLE):
+            assignment = model.assignment(solver_b)
+            score = int(round(solver_b.objective_value))
+            stages.append({"stage": "B", "status": solver_b.status_name(status_b),
+                           "objective": score, "bound": float(solver_b.best_objective_bound),
+                           "seconds": round(solver_b.wall_time, 3)})
+    if score is None:
+        score = _score_of(prepared.groups, stage_a)
     if options.cancel.cancelled:
         raise Cancelled(assignment)  # the user is waiting: trivial bounds, no pricing
     # The search saw only the kept candidates: polish over all of them, same groups.

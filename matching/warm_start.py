@@ -200,22 +200,22 @@ def _position_flow(tasks: list[tuple[Group, str]], options: list[list[tuple[Cand
                    used_res: dict[tuple[str, str], int], groups_cap: dict[str, int | None],
                    resources: dict[str, dict[str, int]],
                    stop: Callable[[], bool] | None = None,
-                   required: frozenset[int] = frozenset(),
                    keep: dict[int, str] | None = None) -> dict[int, Candidate]:
     """One slot per task, by min-cost flow (most gain). An agent already in the task's group
     joins it for free. Resources (loads) are not a flow: when the flow overloads an agent,
     the picks that do not fit are forbidden to it and the flow is solved again (a few times).
     ``stop``: checked before each solve; when it says so, nothing is picked.
 
-    Re-choosing the members of selected groups (polish, insertion) passes ``keep``: per task,
-    its current member, which fitted. Tasks in ``required`` must be filled (their supply is
-    their own; when they cannot all be, nothing is picked). There, an agent that overloads
+    Re-choosing the members of selected groups (polish, insertion) passes ``keep``: per task
+    of a selected group, its current member, which fitted. Those tasks must be filled (their
+    supply is their own; when they cannot all be, nothing is picked). An agent that overloads
     is *gated* in the next solves: its current tasks may stay, and it takes at most as many
     new ones as fit even if they are the heaviest. The last solve gates every agent with
     resources, so the answer always fits."""
     from ortools.graph.python import min_cost_flow as mcf
 
     n = len(tasks)
+    required = keep or {}
     attempts = 6
     forbidden: set[tuple[int, str]] = set()
     gated: set[str] = set()
