@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -152,6 +153,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
     else:
         print(format_stats(stats, args.lang))
     return EXIT_OK
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a positive number of seconds (argparse reports anything else)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(
+            f"'{text}': 应为正数秒 / expected a positive number of seconds")
+    return value
 
 
 def _parse_weights(items: list[str]) -> dict[str, float]:
@@ -397,7 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE.xlsx")
     p = add("match", cmd_match, "匹配：遴选场景并组建联合体 choose scenes and form every consortium")
     p.add_argument("--coordinator", metavar="NAME", help="only this coordinator's plan")
-    p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds (default 30)")
+    p.add_argument("--time-limit", type=_seconds, default=30.0, metavar="S",
+                   help="seconds (default 30)")
     p.add_argument("--json", metavar="OUT", help="write the scenematch.result document")
     p.add_argument("--explain", metavar="SCENE", help="print this scene's consortium and alternates")
     p.add_argument("--org", metavar="ORG", help="with --explain: why this organisation is (not) in it")

@@ -283,7 +283,9 @@ def test_cli_match(tmp_path, run_cli, case):
         assert bad.returncode == 2 and "unknown coordinator" in bad.stderr
         for args, says in ((["--weight", "locality"], "expected NAME=NUMBER"),
                            (["--weight", "luck=3"], "unknown weight"),
-                           (["--explain", "S999"], "unknown scene")):
+                           (["--explain", "S999"], "unknown scene"),
+                           (["--time-limit", "-3"], "expected a positive number of seconds"),
+                           (["--time-limit", "nan"], "expected a positive number of seconds")):
             bad = run_cli("match", "--db", db, *args)
             assert bad.returncode == 2 and says in bad.stderr, bad.stderr
         after = run_cli("runs", "--db", db, check=True).stdout
