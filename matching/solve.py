@@ -96,6 +96,7 @@ class Prepared:
 
 INSERT_SHARE = 0.12  # of the time limit, for adding groups to the warm start (pruned runs)
 INSERT_AGAIN = 0.05  # … and to the searched answer, before the polish
+REFINE_THETA = 0.02  # the second subgradient run's first step, against the first run's 2.0
 STAGE_A_SHARE = 0.2  # of the search time; the rest goes to stage B (fit)
 # Seconds, plus one per 10 000 kept candidates: with less, a pruned run skips CP-SAT (on the
 # national model both stages ended without an answer in 8 s; loading it takes 1-2 s).
@@ -964,12 +965,15 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
                           deadline=max(t0 + 0.4 * span, time.perf_counter() + 0.3),
                           start=prepared.prices, cancel=cancel)
     capped = value_bound < float(cols.value.sum()) - 1e-6
-    if capped and not (cancel is not None and cancel.cancelled):
+    if not (cancel is not None and cancel.cancelled):
+        # From those prices, small steps (national: 36.9 M -> 36.65 M relaxed, and 35.04 M
+        # -> 34.79 M exact): the first run's long steps stall well above the minimum. With
+        # a value bound below every group's value, the ceiling is priced too.
         within = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
-                            min_value=primary, max_value=value_bound, best_known=score,
-                            iterations=2000,
+                            min_value=primary, max_value=value_bound if capped else None,
+                            best_known=score, iterations=2000,
                             deadline=max(t0 + 0.55 * span, time.perf_counter() + 0.2),
-                            start=score_lr, cancel=cancel)
+                            start=score_lr, cancel=cancel, theta=REFINE_THETA, patience=40)
         if within.bound < score_lr.bound:
             score_lr = within
     if report:

@@ -156,6 +156,40 @@ def test_exact_group_bound_is_exact_when_nothing_is_priced_or_shared(problem):
     assert abs(exact - max(0, _brute_best(single))) <= 1e-6
 
 
+@SETTINGS
+@given(problems())
+def test_relaxed_bound_keeps_the_covers_and_is_exact_without_pairs_or_limits(problem):
+    # With no pair bonuses, conflicts or binding limits, the relaxed subproblem at zero prices
+    # is each group's best member choice that passes its covers (covers span two slots at
+    # most here): a cover no longer counts as met by a candidate that does not meet it.
+    free = replace(problem, pair_bonuses=(), conflicts=(), agents=tuple(
+        Agent(a.id, None, (("robots", 99),)) for a in problem.agents))
+    cols = build_columns(free, list(free.groups))
+    n = len(cols.agent_ids)
+    relaxed = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0, iterations=1,
+                         start=Lagrangian(0.0, np.zeros(n), np.zeros(n), 0.0, 0)).bound
+    assert abs(relaxed - _brute_best(free)) <= 1e-6
+
+
+def test_a_scarce_skill_is_not_counted_by_the_relaxed_bound():
+    # The best lead and the best algorithm supplier both lack the skill; one of the two that
+    # have it must be chosen. Each slot's best on its own would say 50 + 50.
+    g = Group("g", (Slot("lead", (Candidate("L1", 50), Candidate("L2", 10))),
+                    Slot("alg", (Candidate("A1", 50), Candidate("A2", 5)))),
+              covers=(Cover("skill", (("lead", "L2"), ("alg", "A2"))),))
+    problem = Problem(groups=(g,), agents=tuple(Agent(a, 1) for a in ("L1", "L2", "A1", "A2")))
+    cols = build_columns(problem, [g])
+    n = len(cols.agent_ids)
+    zero = Lagrangian(0.0, np.zeros(n), np.zeros(n), 0.0, 0)
+    assert lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0, iterations=1,
+                      start=zero).bound == 60  # L2 + A1
+    assert cols.trivial_bound == 60
+    # A cover no candidate can meet: the group is never selected, the bound says 0.
+    blocked = replace(g, covers=(Cover("skill", (("lead", "nobody"),)),))
+    cols = build_columns(replace(problem, groups=(blocked,)), [blocked])
+    assert cols.trivial_bound == 0
+
+
 def _with_values(problem: Problem, rng) -> Problem:
     return replace(problem, groups=tuple(replace(g, value=rng.randint(1, 3))
                                          for g in problem.groups))
