@@ -38,3 +38,24 @@ def test_primary_objective_equals_brute_force(catalogue: Catalogue):
     assert got <= best + 1e-6, (got, best, doc["status"])
     if doc["status"] == "optimal":
         assert abs(got - best) <= 1e-6, (got, best)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_catalogues())
+def test_the_staged_search_without_pruning_is_valid_and_proves_the_optimum(catalogue: Catalogue):
+    # Above COMBINED_MAX candidates (here: always), a run that prunes nothing searches in two
+    # stages over every candidate; its proofs then hold for the whole problem, so on these
+    # small catalogues it must prove the optimum and meet brute force.
+    from unittest import mock
+
+    from matching import solve
+
+    with mock.patch.object(solve, "COMBINED_MAX", 0):
+        doc = run(catalogue)
+    assert check_result(catalogue, doc) == []
+    scenes = catalogue.scene_by_id()
+    got = sum(scenes[c["scene"]].priority for c in doc["consortia"])
+    best = brute_force_best(catalogue, optional_algorithm=False)
+    assert doc["status"] == "optimal", doc["solver"]["stages"]
+    assert abs(got - best) <= 1e-6, (got, best)
+    assert doc["gap"] == 0 and doc["bound"] == doc["objective"]
