@@ -475,9 +475,11 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
     """
     lam, mu, tau = prices.lam, prices.mu, prices.tau
     rho = prices.rho if max_value is not None else 0.0
-    adj = (col_weight * (cols.score + cols.pair_fixed) - lam[cols.agent] * cols.inv_mult
-           - mu[cols.agent] * cols.load)
+    share = lam[cols.agent] * cols.inv_mult  # the relaxation's 1/m of the group price
+    adj = col_weight * (cols.score + cols.pair_fixed) - share - mu[cols.agent] * cols.load
     opt = adj + col_weight * (cols.pair_ub - cols.pair_fixed)
+    # The group search charges an agent its whole price once, when it first joins the group.
+    rest = np.where(cols.inv_mult > 0, lam[cols.agent], 0.0) - share
     gain = value_weight * cols.value + base_weight * cols.base + (tau - rho) * cols.value
     group_sum, _ = group_values(cols, opt, gain)
     limited = cols.cap < 1e17
@@ -515,8 +517,8 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
             chosen: list[int] = []
             best = _group_best(g, [int(cols.slot_start[lo_slot + k]) for k in range(n_slots)],
                                [int(ends[lo_slot + k]) for k in range(n_slots)],
-                               cols, adj, at, bonus, conflicts, -float(gain[gi]), limit, slack,
-                               chosen)
+                               cols, adj, (share, rest), at, bonus, conflicts, -float(gain[gi]),
+                               limit, slack, chosen)
             if best is not None and chosen and best_columns is not None:
                 best_columns[gi] = chosen
             if best is None:
@@ -535,7 +537,7 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
 
 
 def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.ndarray,
-                at: dict[str, int], bonus: dict[int, dict[int, float]],
+                charges: tuple[np.ndarray, np.ndarray], at: dict[str, int], bonus: dict[int, dict[int, float]],
                 conflicts: dict[int, set[int]], floor: float, node_limit: int,
                 slack: float, chosen: list[int] | None = None) -> float | None:
     """An upper bound on the best complete member choice of ``g`` (or on ``floor``, when
@@ -543,8 +545,12 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     beat the best found by more than ``slack`` (near-ties among equally priced candidates
     would otherwise make the search explode); None when it exceeds ``node_limit`` nodes.
 
-    Depth-first over the slots. At a node, each open slot's candidates are valued with
-    their pairs with the chosen members exact, conflicts with them excluded, and half their
+    Depth-first over the slots. A member pays its agent's group price once: in full when it
+    joins, nothing in a later slot it also fills (``charges``: per column, the share of the
+    price ``adj`` already takes, 1/m of it, and the rest). At a node, each open slot's
+    candidates are valued with their pairs with the chosen members exact, conflicts with
+    them excluded, members free, others at their 1/m share (an agent filling j of its m
+    slots pays j/m <= 1 of its price, so the node's bound stays optimistic), and half their
     best partner in every other open slot; the node's bound is the best sum of those that
     satisfies the covers still open (per slot, the best value by the set of covers a
     candidate satisfies). ``chosen`` receives the best choice found (a column per slot),
@@ -562,6 +568,8 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     agents = [cols.agent[lo[k]:hi[k]] for k in range(n_slots)]
     agent_lists = [a.tolist() for a in agents]
     adjs = [adj[lo[k]:hi[k]] for k in range(n_slots)]
+    shares = [charges[0][lo[k]:hi[k]] for k in range(n_slots)]
+    rests = [charges[1][lo[k]:hi[k]] for k in range(n_slots)]
     pos = [{a: i for i, a in enumerate(agent_lists[k])} for k in range(n_slots)]
     agent_slots: dict[int, list[int]] = defaultdict(list)
     for k in range(n_slots):
@@ -594,10 +602,14 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     best_picks: list[int] = []
 
     def exact(k: int) -> np.ndarray:
-        """Slot ``k``'s candidates given the members: pairs exact, conflicts out."""
+        """Slot ``k``'s candidates given the members: pairs exact, conflicts out, members
+        free of the group price, the others at their 1/m share of it."""
         gains = adjs[k].copy()
         where = pos[k]
         for m in members:
+            i = where.get(m)
+            if i is not None:
+                gains[i] += shares[k][i]  # already paid for
             for p, sc in bonus.get(m, {}).items():
                 i = where.get(p)
                 if i is not None:
@@ -614,7 +626,14 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
         if nodes > node_limit:
             return False
         here = exact(d)
+        # What choosing each candidate is worth: a newcomer pays the rest of its price.
+        real = here - rests[d]
+        for m in members:
+            i = pos[d].get(m)
+            if i is not None:
+                real[i] = here[i]
         if d == n_slots - 1:
+            here = real
             if need:
                 here = np.where((masks[d] & need) == need, here, -math.inf)
             top = float(here.max()) if len(here) else -math.inf
@@ -646,7 +665,7 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
                 continue
             members.append(agent_lists[d][i])
             picks.append(i)
-            ok = dfs(d + 1, value + float(here[i]), left)  # noqa: F821 - deleted after the search
+            ok = dfs(d + 1, value + float(real[i]), left)  # noqa: F821 - deleted after the search
             members.pop()
             picks.pop()
             if not ok:

@@ -157,6 +157,37 @@ def test_exact_group_bound_is_exact_when_nothing_is_priced_or_shared(problem):
 
 
 @SETTINGS
+@given(problems(), st.randoms(use_true_random=False))
+def test_exact_group_search_charges_an_agent_once_per_group(problem, rng):
+    # One group, any prices, no pair bonuses or conflicts: the exact bound is the Lagrangian
+    # itself -- the group's best choice with each agent's price paid once however many of
+    # its slots it fills (the relaxation's 1/m per slot would pay less).
+    g = problem.groups[0]
+    single = Problem(groups=(g,), agents=problem.agents)
+    cols = build_columns(single, [g])
+    n = len(cols.agent_ids)
+    lam = np.array([rng.uniform(0, 30) for _ in range(n)])
+    mu = np.array([rng.uniform(0, 10) for _ in range(n)])
+    at = {a: i for i, a in enumerate(cols.agent_ids)}
+    limits = {a.id: a.max_groups for a in single.agents}
+    best = 0.0  # leaving the group out
+    for combo in itertools.product(*(s.candidates for s in g.slots)):
+        slots = {s.key: c.agent for s, c in zip(g.slots, combo, strict=True)}
+        if any(not any(slots.get(k) == a for k, a in cv.options) for cv in g.covers):
+            continue
+        value = g.base_score + sum(c.score for c in combo)
+        value -= sum(mu[at[c.agent]] * dict(c.loads).get("robots", 0) for c in combo)
+        value -= sum(lam[at[a]] for a in set(slots.values()) - set(g.fixed)
+                     if limits.get(a) is not None)
+        best = max(best, value)
+    limited = cols.cap < 1e17
+    constant = lam[limited] @ cols.cap[limited] + mu @ cols.res_cap
+    exact = exact_bound(cols, single, Lagrangian(0.0, lam, mu, 0.0, 0), col_weight=1.0,
+                        value_weight=0.0, base_weight=1.0, slack=0.0)
+    assert abs(exact - (constant + best)) <= 1e-6, (exact, constant + best)
+
+
+@SETTINGS
 @given(problems())
 def test_relaxed_bound_keeps_the_covers_and_is_exact_without_pairs_or_limits(problem):
     # With no pair bonuses, conflicts or binding limits, the relaxed subproblem at zero prices
