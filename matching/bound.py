@@ -456,8 +456,7 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
                 value_weight: float, base_weight: float, min_value: float = 0.0,
                 max_value: float | None = None,
                 deadline: float | None = None, node_limit: int = 1000,
-                slack: float = 50.0, cancel: CancelToken | None = None,
-                best_columns: dict[int, list[int]] | None = None) -> float:
+                slack: float = 50.0, cancel: CancelToken | None = None) -> float:
     """``L`` at ``prices`` with every group's subproblem solved exactly instead of relaxed.
 
     The relaxed subproblem (:func:`lagrangian`) takes each slot's best column on its own: it
@@ -469,9 +468,6 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
     so on while ``deadline`` allows (without one: up to 100 × ``node_limit``); a group not
     settled by then keeps its relaxed value. Each group's search stops proving once nothing open can beat
     its best by more than ``slack``, which is then added to it (so the bound stays valid).
-
-    With ``best_columns``, each settled group's best member choice found (when it beats
-    leaving the group out) is stored there: group index -> the chosen column per slot.
     """
     lam, mu, tau = prices.lam, prices.mu, prices.tau
     rho = prices.rho if max_value is not None else 0.0
@@ -514,13 +510,10 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
                 continue
             lo_slot = int(first_slot[gi])
             n_slots = len(g.slots)
-            chosen: list[int] = []
             best = _group_best(g, [int(cols.slot_start[lo_slot + k]) for k in range(n_slots)],
                                [int(ends[lo_slot + k]) for k in range(n_slots)],
                                cols, adj, (share, rest), at, bonus, conflicts, -float(gain[gi]),
-                               limit, slack, chosen)
-            if best is not None and chosen and best_columns is not None:
-                best_columns[gi] = chosen
+                               limit, slack)
             if best is None:
                 hard.append(gi)
             else:
@@ -539,7 +532,7 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
 def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.ndarray,
                 charges: tuple[np.ndarray, np.ndarray], at: dict[str, int], bonus: dict[int, dict[int, float]],
                 conflicts: dict[int, set[int]], floor: float, node_limit: int,
-                slack: float, chosen: list[int] | None = None) -> float | None:
+                slack: float) -> float | None:
     """An upper bound on the best complete member choice of ``g`` (or on ``floor``, when
     none is worth more): the best found plus ``slack``, since every node pruned could not
     beat the best found by more than ``slack`` (near-ties among equally priced candidates
@@ -553,8 +546,7 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     slots pays j/m <= 1 of its price, so the node's bound stays optimistic), and half their
     best partner in every other open slot; the node's bound is the best sum of those that
     satisfies the covers still open (per slot, the best value by the set of covers a
-    candidate satisfies). ``chosen`` receives the best choice found (a column per slot),
-    if any beats ``floor``."""
+    candidate satisfies)."""
     n_slots = len(g.slots)
     key_at = {s.key: k for k, s in enumerate(g.slots)}
     cover_sets: list[list[set[int]]] = []
@@ -598,8 +590,6 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     best = floor
     nodes = 0
     members: list[int] = []
-    picks: list[int] = []  # the column (position in its slot) of each member
-    best_picks: list[int] = []
 
     def exact(k: int) -> np.ndarray:
         """Slot ``k``'s candidates given the members: pairs exact, conflicts out, members
@@ -639,7 +629,6 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
             top = float(here.max()) if len(here) else -math.inf
             if value + top > best:
                 best = value + top
-                best_picks[:] = [*picks, int(np.argmax(here))]
             return True
         # The open slots after d: best optimistic value per cover mask, then the best
         # sum for each set of covers left to satisfy.
@@ -664,18 +653,14 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
             if value + o + _covers_rest(per_mask, memo, 0, left) <= best + slack:
                 continue
             members.append(agent_lists[d][i])
-            picks.append(i)
             ok = dfs(d + 1, value + float(real[i]), left)  # noqa: F821 - deleted after the search
             members.pop()
-            picks.pop()
             if not ok:
                 return False
         return True
 
     settled = dfs(0, 0.0, full)
     del dfs  # it refers to itself: without this every call would leave a cycle to the collector
-    if settled and chosen is not None and best_picks:
-        chosen[:] = [lo[k] + best_picks[k] for k in range(n_slots)]
     return best + slack if settled else None
 
 
