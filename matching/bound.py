@@ -476,6 +476,7 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
     opt = adj + col_weight * (cols.pair_ub - cols.pair_fixed)
     # The group search charges an agent its whole price once, when it first joins the group.
     rest = np.where(cols.inv_mult > 0, lam[cols.agent], 0.0) - share
+    fixed_pairs = col_weight * cols.pair_fixed
     gain = value_weight * cols.value + base_weight * cols.base + (tau - rho) * cols.value
     group_sum, _ = group_values(cols, opt, gain)
     limited = cols.cap < 1e17
@@ -512,7 +513,8 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
             n_slots = len(g.slots)
             best = _group_best(g, [int(cols.slot_start[lo_slot + k]) for k in range(n_slots)],
                                [int(ends[lo_slot + k]) for k in range(n_slots)],
-                               cols, adj, (share, rest), at, bonus, conflicts, -float(gain[gi]),
+                               cols, adj, (share, rest), fixed_pairs, at,
+                               bonus, conflicts, -float(gain[gi]),
                                limit, slack)
             if best is None:
                 hard.append(gi)
@@ -530,7 +532,8 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
 
 
 def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.ndarray,
-                charges: tuple[np.ndarray, np.ndarray], at: dict[str, int], bonus: dict[int, dict[int, float]],
+                charges: tuple[np.ndarray, np.ndarray], adj_pairs: np.ndarray,
+                at: dict[str, int], bonus: dict[int, dict[int, float]],
                 conflicts: dict[int, set[int]], floor: float, node_limit: int,
                 slack: float) -> float | None:
     """An upper bound on the best complete member choice of ``g`` (or on ``floor``, when
@@ -548,6 +551,7 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     satisfies the covers still open (per slot, the best value by the set of covers a
     candidate satisfies)."""
     n_slots = len(g.slots)
+    fixed_at = {at[f] for f in g.fixed if f in at}
     key_at = {s.key: k for k, s in enumerate(g.slots)}
     cover_sets: list[list[set[int]]] = []
     for cover in g.covers:
@@ -561,6 +565,7 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     agent_lists = [a.tolist() for a in agents]
     adjs = [adj[lo[k]:hi[k]] for k in range(n_slots)]
     shares = [charges[0][lo[k]:hi[k]] for k in range(n_slots)]
+    fixed_pairs = [adj_pairs[lo[k]:hi[k]] for k in range(n_slots)]
     rests = [charges[1][lo[k]:hi[k]] for k in range(n_slots)]
     pos = [{a: i for i, a in enumerate(agent_lists[k])} for k in range(n_slots)]
     agent_slots: dict[int, list[int]] = defaultdict(list)
@@ -596,18 +601,22 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
         free of the group price, the others at their 1/m share of it."""
         gains = adjs[k].copy()
         where = pos[k]
-        for m in members:
-            i = where.get(m)
-            if i is not None:
-                gains[i] += shares[k][i]  # already paid for
-            for p, sc in bonus.get(m, {}).items():
+        joined = set(members)
+        for m in joined:
+            # Pairs with the fixed agents are in ``adj`` already (the column's pair_fixed).
+            for p, sc in () if m in fixed_at else bonus.get(m, {}).items():
                 i = where.get(p)
-                if i is not None:
+                if i is not None and p not in joined and p not in fixed_at:
                     gains[i] += sc
             for p in conflicts.get(m, ()) if conflicts else ():
                 i = where.get(p)
                 if i is not None:
                     gains[i] = -math.inf
+            i = where.get(m)
+            if i is not None:
+                # A member again: its price and its pairs (with the fixed agents and the
+                # other members) were counted when it joined; only its slot score is new.
+                gains[i] = adjs[k][i] + shares[k][i] - fixed_pairs[k][i]
         return gains
 
     def dfs(d: int, value: float, need: int) -> bool:

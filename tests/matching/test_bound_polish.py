@@ -159,11 +159,12 @@ def test_exact_group_bound_is_exact_when_nothing_is_priced_or_shared(problem):
 @SETTINGS
 @given(problems(), st.randoms(use_true_random=False))
 def test_exact_group_search_charges_an_agent_once_per_group(problem, rng):
-    # One group, any prices, no pair bonuses or conflicts: the exact bound is the Lagrangian
-    # itself -- the group's best choice with each agent's price paid once however many of
-    # its slots it fills (the relaxation's 1/m per slot would pay less).
+    # One group, any prices, no conflicts: the exact bound is the Lagrangian itself -- the
+    # group's best choice with each agent's price paid once and each pair bonus counted once
+    # however many of its slots an agent fills (the relaxation's 1/m per slot would pay
+    # less; counting a member's pairs again per slot would add more).
     g = problem.groups[0]
-    single = Problem(groups=(g,), agents=problem.agents)
+    single = Problem(groups=(g,), agents=problem.agents, pair_bonuses=problem.pair_bonuses)
     cols = build_columns(single, [g])
     n = len(cols.agent_ids)
     lam = np.array([rng.uniform(0, 30) for _ in range(n)])
@@ -175,7 +176,7 @@ def test_exact_group_search_charges_an_agent_once_per_group(problem, rng):
         slots = {s.key: c.agent for s, c in zip(g.slots, combo, strict=True)}
         if any(not any(slots.get(k) == a for k, a in cv.options) for cv in g.covers):
             continue
-        value = g.base_score + sum(c.score for c in combo)
+        value = float(_score(single, {g.id: slots}))
         value -= sum(mu[at[c.agent]] * dict(c.loads).get("robots", 0) for c in combo)
         value -= sum(lam[at[a]] for a in set(slots.values()) - set(g.fixed)
                      if limits.get(a) is not None)
