@@ -123,6 +123,8 @@ class Scorer:
         present = set(slots.values())
         fixed = g.fixed
         for agent in present:
+            if agent in fixed:
+                continue  # counted from its partners' side, once (as the model does)
             for other, score in self.pairs.get(agent, {}).items():
                 if other in fixed and other != agent:
                     total += score

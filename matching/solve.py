@@ -345,6 +345,8 @@ class _Model:
             present = group_agents[g.id]
             fixed = set(g.fixed)
             for agent in present:
+                if agent in fixed:
+                    continue  # a fixed agent's pairs are its partners' unary terms (once)
                 for other, score in partners.get(agent, {}).items():
                     if other in fixed and other != agent:
                         score_terms.append(score * self.z[(g.id, agent)])
@@ -742,17 +744,20 @@ def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solutio
         return _cancelled(problem, partial, start, prepared.columns)
 
 
-def _warm_answer(problem: Problem, prepared: Prepared, start: float,
+def _warm_answer(problem: Problem, prepared: Prepared, options: SolveOptions, start: float,
                  stages: list[dict[str, object]]) -> Solution:
     """The search found nothing in time: the warm start is still a valid answer."""
     warm = prepared.warm
     value = sum(g.value for g in prepared.groups if g.id in warm)
     score = _score_of(prepared.groups, warm)
-    value_bound, score_bound, info = _full_bounds(problem, prepared, value, score,
-                                                  time.perf_counter() + 2.0)
+    shortfall = rule_shortfall(problem, prepared.groups, warm)
+    value_bound, score_bound, info = _full_bounds(
+        problem, prepared, value, score, time.perf_counter() + 2.0, shortfall=shortfall,
+        keep_bonus=_keep_bonus(options))
     stages.append(info)
     return Solution("feasible" if warm else "timeout", warm, value, max(value, value_bound),
-                    score, max(float(score), score_bound), 0, time.perf_counter() - start,
+                    score, max(float(score), score_bound), shortfall,
+                    time.perf_counter() - start,
                     prepared.pruned, prepared.kept, stages)
 
 
@@ -814,7 +819,7 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
             stages.append({"stage": "A", "status": solver.status_name(status),
                            "seconds": round(solver.wall_time, 3), "note": "warm start kept"})
             if not warm:
-                return _warm_answer(problem, prepared, start, stages)
+                return _warm_answer(problem, prepared, options, start, stages)
             # No answer in stage A's time (national, 30 s: CP-SAT had not finished loading):
             # the warm start stands for it, and stage B, the polish and the bounds still run.
             stage_a = warm
@@ -905,7 +910,8 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         primary_bound, score_bound = primary, float(score)  # the polish cannot beat B's optimum
     else:
         primary_bound, score_bound, info = _full_bounds(problem, prepared, primary, score, end,
-                                                        options.cancel, bound_so_far)
+                                                        options.cancel, bound_so_far,
+                                                        shortfall=shortfall)
         if options.cancel.cancelled:
             raise Cancelled(assignment)
         stages.append(info)
@@ -944,7 +950,7 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
             raise Cancelled(prepared.warm)
         stages.append({"stage": "A+B", "status": solver.status_name(status),
                        "note": "warm start kept"})
-        return _warm_answer(problem, prepared, start, stages)
+        return _warm_answer(problem, prepared, options, start, stages)
     assignment = model.assignment(solver)
     primary = int(solver.value(model.value))
     # Counted on the assignment: a feasible solution's shortfall variables may carry slack.
@@ -967,7 +973,8 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
         raise Cancelled(assignment)
     if not optimal:
         value_bound, full_score_bound, info = _full_bounds(
-            problem, prepared, primary, score, start + options.time_limit, options.cancel)
+            problem, prepared, primary, score, start + options.time_limit, options.cancel,
+            shortfall=shortfall, keep_bonus=_keep_bonus(options))
         if options.cancel.cancelled:
             raise Cancelled(assignment)
         stages.append(info)
@@ -982,9 +989,15 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
 
 def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
                  deadline: float, cancel: CancelToken | None = None,
-                 report: Callable[[float], None] | None = None
+                 report: Callable[[float], None] | None = None, *, shortfall: int = 0,
+                 keep_bonus: dict[tuple[str, str, str], int] | None = None
                  ) -> tuple[int, float, dict[str, object]]:
     """Bounds on summed value and on score (given ``primary``) over every candidate.
+
+    The score bound holds for every solution at least as good in the first objectives:
+    with the rules met (``shortfall`` 0), those matching at least ``primary``; with a
+    shortfall, a solution meeting more of the rules may match less, so no value floor.
+    ``keep_bonus``: the re-match rewards, when the arrays are built here.
 
     Value: the smaller of the per-slot-key flow bound (:func:`matching.bound.slot_flow_bound`)
     and the Lagrangian's. Score: prices by subgradient on the relaxed group subproblems,
@@ -993,7 +1006,8 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
     value of every group); then the score bound at the best prices with every group's
     subproblem solved exactly (:func:`matching.bound.exact_bound`)."""
     t0 = time.perf_counter()
-    cols = prepared.columns or build_columns(problem, prepared.groups)
+    cols = prepared.columns or build_columns(problem, prepared.groups, keep_bonus)
+    floor = primary if shortfall == 0 else 0
     span = max(0.5, deadline - t0)
     flow_value, flow_key = slot_flow_bound(cols, cancel=cancel)
     value_lr = lagrangian(cols, col_weight=0.0, value_weight=1.0, base_weight=0.0,
@@ -1001,7 +1015,7 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
                           cancel=cancel)
     value_bound = max(primary, int(math.floor(min(value_lr.bound, flow_value) + 1e-6)))
     score_lr = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
-                          min_value=primary, best_known=score, iterations=2000,
+                          min_value=floor, best_known=score, iterations=2000,
                           deadline=max(t0 + 0.4 * span, time.perf_counter() + 0.3),
                           start=prepared.prices, cancel=cancel)
     capped = value_bound < float(cols.value.sum()) - 1e-6
@@ -1010,7 +1024,7 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
         # -> 34.79 M exact): the first run's long steps stall well above the minimum. With
         # a value bound below every group's value, the ceiling is priced too.
         within = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
-                            min_value=primary, max_value=value_bound if capped else None,
+                            min_value=floor, max_value=value_bound if capped else None,
                             best_known=score, iterations=2000,
                             deadline=max(t0 + 0.55 * span, time.perf_counter() + 0.2),
                             start=score_lr, cancel=cancel, theta=REFINE_THETA, patience=40)
@@ -1020,7 +1034,7 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
         report(score_lr.bound)  # already a bound for the whole problem
     t1 = time.perf_counter()
     exact = exact_bound(cols, problem, score_lr, col_weight=1.0, value_weight=0.0,
-                        base_weight=1.0, min_value=primary,
+                        base_weight=1.0, min_value=floor,
                         max_value=value_bound if capped else None,
                         deadline=max(deadline, time.perf_counter() + 0.5), cancel=cancel)
     score_bound = min(score_lr.bound, exact)

@@ -147,3 +147,45 @@ def test_an_unproven_combined_search_still_reports_a_useful_bound(monkeypatch):
     assert [s["stage"] for s in solution.stages][-1] == "bound"
     assert solution.primary <= solution.primary_bound < sum(g.value for g in problem.groups)
     assert solution.score <= solution.score_bound and solution.gap < 0.25
+
+
+def test_a_fixed_member_counts_its_pair_bonus_once():
+    # The owner a0 is fixed and also the only lead candidate. With the pair (a0, a1) counted
+    # once, a2 (2 000) beats a1 (1 000 + 700); the model used to count it twice (3 400).
+    from matching.problem import Agent, Candidate, Group, PairBonus, Problem, Slot
+
+    g = Group("g", (Slot("lead", (Candidate("a0", 1000),)),
+                    Slot("alg", (Candidate("a1", 1000), Candidate("a2", 2000)))), fixed=("a0",))
+    problem = Problem(groups=(g,), agents=(Agent("a0", 1), Agent("a1", 1), Agent("a2", 1)),
+                      pair_bonuses=(PairBonus("a0", "a1", 700),))
+    solution = solve(problem, SolveOptions(time_limit=5, workers=1))
+    assert solution.assignment == {"g": {"lead": "a0", "alg": "a2"}}
+    assert solution.score == 3000 and solution.score_bound >= 3000
+
+
+def test_whole_problem_bounds_cover_rematch_rewards_and_answers_meeting_more_rules():
+    import time
+
+    from matching.problem import Agent, Candidate, CountRule, Group, Problem, Slot
+    from matching.solve import _full_bounds, _keep_bonus, prepare
+
+    # Re-matching: keeping B is worth 100, more than A's 10; the bound must allow 100.
+    g = Group("g", (Slot("s", (Candidate("A", 10), Candidate("B", 0))),))
+    problem = Problem(groups=(g,), agents=(Agent("A", 1), Agent("B", 1)))
+    options = SolveOptions(time_limit=5, workers=1, previous={"g": {"s": "B"}},
+                           change_penalty=100)
+    _, score_bound, _ = _full_bounds(problem, prepare(problem, options), 1, 0,
+                                     time.perf_counter() + 1, keep_bonus=_keep_bonus(options))
+    assert score_bound >= 100
+    # An answer short of a rule ({g2, g3}: value 2, plan C unmet) is beaten by {g1}, which
+    # meets it with less value and scores 100: the bound cannot assume value >= 2.
+    g1 = Group("g1", (Slot("s", (Candidate("A", 100),)), Slot("t", (Candidate("B", 0),))),
+               cluster="C")
+    g2 = Group("g2", (Slot("s", (Candidate("A", 0),)),), cluster="D")
+    g3 = Group("g3", (Slot("s", (Candidate("B", 0),)),), cluster="D")
+    problem = Problem(groups=(g1, g2, g3), agents=(Agent("A", 1), Agent("B", 1)),
+                      rules=(CountRule("C", 1),))
+    options = SolveOptions(time_limit=5, workers=1)
+    _, score_bound, _ = _full_bounds(problem, prepare(problem, options), 2, 0,
+                                     time.perf_counter() + 1, shortfall=1)
+    assert score_bound >= 100
