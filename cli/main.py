@@ -215,13 +215,15 @@ def _print_result(doc: dict, run_id: int | None) -> None:
 
 def cmd_match(args: argparse.Namespace) -> int:
     from matching.engine import MatchParams, explain, match
-    from matching.fit import Weights
+    from matching.fit import SCALE, Weights
     from matching.solve import Progress
 
     def progress(p: Progress) -> None:
-        bound = f"{p.bound:.0f}" if p.bound == p.bound else "—"  # NaN: none known yet
-        print(f"[{p.fraction:4.0%}] {p.stage} objective {p.objective:.0f} bound {bound} "
-              f"{p.seconds:.1f}s", file=sys.stderr, flush=True)
+        # Solver units are × SCALE: fit points, or (stages A and insert) the matched priority.
+        what = "优先级 priority" if p.stage in ("A", "insert") else "适配度 fit"
+        bound = f"{p.bound / SCALE:.2f}" if p.bound == p.bound else "—"  # NaN: none known yet
+        print(f"[{p.fraction:4.0%}] {p.stage} {what} {p.objective / SCALE:.2f} "
+              f"上界 bound {bound} {p.seconds:.1f}s", file=sys.stderr, flush=True)
 
     overrides = _parse_weights(args.weight)
     with CatalogueStore.open(args.db, create=False) as store:

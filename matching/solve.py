@@ -460,6 +460,8 @@ class _Reporter:
             weight, floor = self.split
             primary = (objective - floor) // weight
             objective, bound = objective - weight * primary, bound - weight * primary
+            if bound >= floor + weight:
+                bound = math.nan  # the bound still allows more value: nothing said of the fit
         elapsed = time.perf_counter() - self.start
         frac = self.base + self.span * min(1.0, elapsed / max(self.options.time_limit, 1e-3))
         self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from dataclasses import replace
@@ -269,6 +270,13 @@ def test_cli_match(tmp_path, run_cli, case):
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["format"] == "scenematch.result" and doc["status"] == "optimal"
     assert check_result(demo_catalogue(), doc) == []
+    # Progress on stderr speaks the result's units (fit points), as the GUI does.
+    last = [line for line in proc.stderr.replace("\r", "\n").splitlines() if "] done " in line][-1]
+    assert f"适配度 fit {doc['objective']:.2f} 上界 bound {doc['bound']:.2f}" in last, last
+    # While the value is not settled the combined search's bound says nothing of the fit
+    # ("—"), rather than a number a million times too large.
+    bounds = [float(b) for b in re.findall(r"上界 bound ([0-9.]+)", proc.stderr)]
+    assert bounds and max(bounds) < 2 * doc["bound"], bounds
     if case == "explain":
         assert "分项 breakdown" in proc.stdout and "备选 alternates" in proc.stdout
         assert "already in 2 consortia (max 2)" in proc.stdout
