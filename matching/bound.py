@@ -227,6 +227,9 @@ def _cover_plan(cols: Columns, mask: np.ndarray, cover_slot: np.ndarray,
     for gi in np.flatnonzero(n_covers).tolist():
         g_slots = range(int(first_slot[gi]), int(first_slot[gi]) + len(cols.groups[gi].slots))
         cover_slots = [si for si in g_slots if cover_slot[si]]
+        if not cover_slots:
+            blocked[gi] = True  # its covers name only slots it does not have: never met
+            continue
         full = (1 << int(n_covers[gi])) - 1
         segs = [range(int(seg_lo[si]), int(seg_hi[si])) for si in cover_slots]
         if len(segs) == 1:

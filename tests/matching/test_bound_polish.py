@@ -220,6 +220,9 @@ def test_a_scarce_skill_is_not_counted_by_the_relaxed_bound():
     blocked = replace(g, covers=(Cover("skill", (("lead", "nobody"),)),))
     cols = build_columns(replace(problem, groups=(blocked,)), [blocked])
     assert cols.trivial_bound == 0
+    elsewhere = replace(g, covers=(Cover("skill", (("no such slot", "L1"),)),))
+    cols = build_columns(replace(problem, groups=(elsewhere,)), [elsewhere])
+    assert cols.trivial_bound == 0
 
 
 def _with_values(problem: Problem, rng) -> Problem:
