@@ -222,8 +222,9 @@ def cmd_match(args: argparse.Namespace) -> int:
         # Solver units are × SCALE: fit points, or (stages A and insert) the matched priority.
         what = "优先级 priority" if p.stage in ("A", "insert") else "适配度 fit"
         bound = f"{p.bound / SCALE:.2f}" if p.bound == p.bound else "—"  # NaN: none known yet
+        kept = "（保留候选 kept candidates）" if p.kept_only else ""
         print(f"[{p.fraction:4.0%}] {p.stage} {what} {p.objective / SCALE:.2f} "
-              f"上界 bound {bound} {p.seconds:.1f}s", file=sys.stderr, flush=True)
+              f"上界 bound{kept} {bound} {p.seconds:.1f}s", file=sys.stderr, flush=True)
 
     overrides = _parse_weights(args.weight)
     with CatalogueStore.open(args.db, create=False) as store:

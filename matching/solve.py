@@ -57,13 +57,16 @@ class Progress:
     Stage "A" reports the primary objective (summed value less rule shortfall), "insert"
     the summed value of the warm start after the insertion (no bound: NaN); stages
     "B", "A+B", "polish", "bound" and "done" report the score (fit points × SCALE) and its
-    bound ("polish": NaN, no bound known at that point)."""
+    bound ("polish": NaN, no bound known at that point). ``kept_only``: the bound is CP-SAT's
+    over the candidates kept after pruning, not yet one for the whole problem (stages A and
+    B of a pruned run; the whole problem's comes with stage "bound")."""
 
     stage: str
     objective: float
     bound: float
     seconds: float
     fraction: float
+    kept_only: bool = False
 
 
 @dataclass
@@ -446,8 +449,9 @@ class _Model:
 
 class _Reporter:
     def __init__(self, options: SolveOptions, stage: str, start: float, base: float, span: float,
-                 split: tuple[int, int] | None = None) -> None:
+                 split: tuple[int, int] | None = None, kept_only: bool = False) -> None:
         self.options, self.stage, self.start, self.base, self.span = options, stage, start, base, span
+        self.kept_only = kept_only
         self.bound = float("nan")
         self.split = split  # (weight, score floor) of a combined objective weight * primary + score
 
@@ -464,7 +468,8 @@ class _Reporter:
                 bound = math.nan  # the bound still allows more value: nothing said of the fit
         elapsed = time.perf_counter() - self.start
         frac = self.base + self.span * min(1.0, elapsed / max(self.options.time_limit, 1e-3))
-        self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99)))
+        self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99),
+                                          self.kept_only))
 
 
 def _run(model: _Model, objective: Any, time_limit: float, options: SolveOptions,
@@ -813,7 +818,7 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         primary_expr = model.value - big * model.shortfall
         model.hint(warm)
         budget = limit - reserve - (time.perf_counter() - start)
-        reporter = _Reporter(options, "A", start, 0.05, 0.4)
+        reporter = _Reporter(options, "A", start, 0.05, 0.4, kept_only=prepared.pruned > 0)
         a_time = max(STAGE_A_SHARE * budget, min(2.0, 0.5 * budget))  # CP-SAT loads ~1 s
         solver, status = _run(model, primary_expr, a_time, options, reporter)
         if status == cp.INFEASIBLE:
@@ -850,7 +855,7 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         model.model.add(model.value - big * model.shortfall >= a_best)
         model.hint(stage_a)
         budget = max(0.1, limit - reserve - polish_time - (time.perf_counter() - start))
-        reporter = _Reporter(options, "B", start, 0.45, 0.45)
+        reporter = _Reporter(options, "B", start, 0.45, 0.45, kept_only=prepared.pruned > 0)
         solver_b, status_b = _run(model, model.score, budget, options, reporter)
         if status_b in (model.cp.OPTIMAL, model.cp.FEASIBLE):
             assignment = model.assignment(solver_b)

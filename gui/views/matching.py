@@ -463,10 +463,14 @@ class MatchingView(View):
                     return
                 gap = (bound - objective) / abs(bound) if bound else 0.0
                 top = f"{bound:,.1f}"
+                # A pruned run's search bounds only the candidates it kept; the whole
+                # problem's bound comes at the end (and may be well above this one).
+                zh, en = (("保留候选的上界", "bound over the kept candidates") if p.kept_only
+                          else ("上界", "bound"))
                 on_progress(p.fraction, tr(
-                    f"{stage}：{what[0]} {best}，上界 {top}，差距 {max(gap, 0):.2%}，"
+                    f"{stage}：{what[0]} {best}，{zh} {top}，差距 {max(gap, 0):.2%}，"
                     f"{p.seconds:.1f} 秒",
-                    f"{stage}: {what[1]} {best}, bound {top}, gap {max(gap, 0):.2%}, "
+                    f"{stage}: {what[1]} {best}, {en} {top}, gap {max(gap, 0):.2%}, "
                     f"{p.seconds:.1f} s"))
 
             params = MatchParams(time_limit=time_limit, coordinator=coordinator, weights=weights,

@@ -187,8 +187,14 @@ def test_demo_is_solved_to_proven_optimality():
 def test_pruned_run_reports_a_bound_that_holds():
     demo = demo_catalogue()
     full = run(demo)
-    pruned = match(demo, MatchParams(time_limit=10, column_budget=600)).to_dict()
+    seen = []
+    pruned = match(demo, MatchParams(time_limit=10, column_budget=600,
+                                     on_progress=seen.append)).to_dict()
     assert check_result(demo, pruned) == []
+    # The searches' bounds speak of the kept candidates only, and say so; the final ones
+    # hold for the whole problem.
+    assert {p.stage for p in seen if p.kept_only} == {"A", "B"}
+    assert not any(p.kept_only for p in seen if p.stage in ("bound", "done"))
     assert pruned["solver"]["candidates_pruned"] > 0
     assert pruned["status"] == "feasible"
     # The bound of the pruned run is a bound for the whole problem: at least the optimum.
