@@ -190,6 +190,22 @@ def test_exact_group_search_charges_an_agent_once_per_group(problem, rng):
 
 @SETTINGS
 @given(problems())
+def test_the_whole_problem_score_bound_holds(problem):
+    # What a run reports, end to end: the flow and Lagrangian value bounds, prices from the
+    # two subgradient runs, and the exact group search at those prices -- never below brute
+    # force.
+    import time
+
+    from matching.solve import SolveOptions, _full_bounds, prepare
+
+    best = _brute_best(problem)
+    prepared = prepare(problem, SolveOptions(time_limit=5, workers=1))
+    _, score_bound, info = _full_bounds(problem, prepared, 0, 0, time.perf_counter() + 2)
+    assert score_bound >= best - 1e-6, (score_bound, best, info)
+
+
+@SETTINGS
+@given(problems())
 def test_relaxed_bound_keeps_the_covers_and_is_exact_without_pairs_or_limits(problem):
     # With no pair bonuses, conflicts or binding limits, the relaxed subproblem at zero prices
     # is each group's best member choice that passes its covers (covers span two slots at
