@@ -108,9 +108,11 @@ INSERT_SHARE = 0.12  # of the time limit, for adding groups to the warm start (p
 INSERT_AGAIN = 0.05  # … and to the searched answer, before the polish
 REFINE_THETA = 0.02  # the second subgradient run's first step, against the first run's 2.0
 STAGE_A_SHARE = 0.2  # of the search time; the rest goes to stage B (fit)
-# Seconds, plus one per 10 000 kept candidates: with less, a pruned run skips CP-SAT (on the
-# national model both stages ended without an answer in 8 s; loading it takes 1-2 s).
-MIN_SEARCH = 4.0
+# Seconds, plus one per 250 groups: with less, a staged run skips CP-SAT (on the national
+# model, 1 952 groups, both stages ended without an answer in 8 s; loading it takes 1-2 s).
+# A 250-scene catalogue (48 000 candidates) at 10 s has 4.9 s for the search: searching
+# matched priority 302 against 299 skipping (the rule was 4 s + 1 s per 10 000 candidates).
+MIN_SEARCH = 2.0
 
 
 def _agent_limits(problem: Problem) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
@@ -794,7 +796,7 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
 
     # Too little time left for CP-SAT to load the model and search (national, 30 s limit:
     # both stages ended without an answer): the insertion and the polish get it instead.
-    least = MIN_SEARCH + prepared.kept / 10_000  # national (63 000 kept): about 10 s
+    least = MIN_SEARCH + len(prepared.groups) / 250  # national: about 10 s
     skip = bool(warm) and (limit - reserve - polish_time - (time.perf_counter() - start)
                            < least)
     model = None if skip else make_model()
