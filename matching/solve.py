@@ -758,7 +758,9 @@ def _warm_answer(problem: Problem, prepared: Prepared, options: SolveOptions, st
     """The search found nothing in time: the warm start is still a valid answer."""
     warm = prepared.warm
     value = sum(g.value for g in prepared.groups if g.id in warm)
-    score = _score_of(prepared.groups, warm)
+    # Counted as the model counts it: pair bonuses, penalties and re-match rewards too.
+    scorer = prepared.scorer or Scorer(problem, prepared.groups, _keep_bonus(options))
+    score = scorer.score(warm)
     shortfall = rule_shortfall(problem, prepared.groups, warm)
     value_bound, score_bound, info = _full_bounds(
         problem, prepared, value, score, time.perf_counter() + 2.0, shortfall=shortfall,

@@ -189,3 +189,25 @@ def test_whole_problem_bounds_cover_rematch_rewards_and_answers_meeting_more_rul
     _, score_bound, _ = _full_bounds(problem, prepare(problem, options), 2, 0,
                                      time.perf_counter() + 1, shortfall=1)
     assert score_bound >= 100
+
+
+def test_a_warm_start_answer_reports_its_score_as_the_model_counts_it(monkeypatch):
+    # When the search finds nothing in time the warm start is the answer; its score must
+    # include the pair bonus (it used to count base and member scores only).
+    from matching import solve as solve_module
+    from matching.problem import Agent, Candidate, Group, PairBonus, Problem, Slot
+
+    g = Group("g", (Slot("lead", (Candidate("a0", 1000),)), Slot("alg", (Candidate("a1", 1000),))),
+              fixed=("a0",))
+    problem = Problem(groups=(g,), agents=(Agent("a0", 1), Agent("a1", 1)),
+                      pair_bonuses=(PairBonus("a0", "a1", 700),))
+    original = solve_module._run
+
+    def nothing_found(model, objective, time_limit, options, reporter):
+        solver, _ = original(model, objective, time_limit, options, reporter)
+        return solver, model.cp.UNKNOWN
+
+    monkeypatch.setattr(solve_module, "_run", nothing_found)
+    solution = solve(problem, SolveOptions(time_limit=5, workers=1))
+    assert solution.assignment == {"g": {"lead": "a0", "alg": "a1"}}
+    assert solution.score == 2700 and solution.score_bound >= 2700
