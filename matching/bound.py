@@ -14,11 +14,11 @@ filling m slots of one group is charged 1/m per slot (it joins the group once);
 a pair bonus is split into optimistic per-member halves. Covers are kept when
 they span at most two slots of a group (the skills a lead or an algorithm
 supplier must reach): those slots take their best *combination* that meets
-every cover (:class:`CoverPlan`), so a scarce skill is priced as scarce;
-national scale: 37.8 M -> 36.5 M relaxed, 35.2 M -> 34.7 M with exact groups. Prices are improved
-by subgradient steps (Polyak step size against the best known solution); the
-smallest L seen is the bound. The full candidate set is priced in numpy, so
-the bound covers every candidate, kept after pruning or not.
+every cover (:class:`CoverPlan`), so a scarce skill is priced as scarce
+(national scale: 37.8 M -> 36.5 M relaxed, 35.2 M -> 34.7 M with exact groups).
+Prices are improved by subgradient steps (Polyak step size against the best
+known solution); the smallest L seen is the bound. The full candidate set is
+priced in numpy, so the bound covers every candidate, kept after pruning or not.
 
 The same prices turn scores into *capacity-aware* scores (``c_j - lam/m -
 mu load``): pruning keeps each slot's best candidates by those as well as by
@@ -39,6 +39,7 @@ from matching.problem import Group, Problem, pair_scores
 
 COVER_SLOTS = 2  # a group whose covers span more slots has them relaxed (as before)
 COVER_COMBOS = 256  # nor are they kept when the segment combinations exceed this
+COVER_BITS = 16  # nor when the group has more covers (a column's mask is one bit per cover)
 
 
 @dataclass
@@ -127,7 +128,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
             for option in cover.options:
                 bits[option] |= 1 << b
         cover_keys = {key for key, _ in bits}
-        kept = 0 < len(cover_keys) <= COVER_SLOTS and len(g.covers) <= 16
+        kept = 0 < len(cover_keys) <= COVER_SLOTS and len(g.covers) <= COVER_BITS
         n_covers.append(len(g.covers) if kept else 0)
         fixed = set(g.fixed)
         mult: dict[str, int] = defaultdict(int)

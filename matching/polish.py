@@ -487,12 +487,14 @@ def _with_current(options: list[tuple[int, Candidate]], gid: str, key: str, old:
 
 def _joining_bonus(g: Group, rest: dict[str, str], pairs: dict[str, dict[str, int]]
                    ) -> dict[str, int]:
-    """What joining brings in pair bonuses with the other members, per possible newcomer."""
+    """What joining brings in pair bonuses with the other members, per possible newcomer
+    (a fixed agent brings none: its pairs count whether it fills a slot or not)."""
     present = set(rest.values())
+    fixed = set(g.fixed)
     bonus: dict[str, int] = defaultdict(int)
-    for m in present | set(g.fixed):
+    for m in present | fixed:
         for other, score in pairs.get(m, {}).items():
-            if other not in present:
+            if other not in present and other not in fixed:
                 bonus[other] += score
     return bonus
 

@@ -485,3 +485,14 @@ def test_a_pruned_run_with_no_time_to_search_keeps_its_insertion_and_polish():
     assert solution.primary == len(solution.assignment) == 8  # the insertion's flow finds 8
     assert solution.score == Scorer(problem, list(groups)).score(solution.assignment)
     assert solution.primary_bound == 8
+
+
+def test_a_fixed_agent_brings_no_pair_bonus_by_filling_a_slot():
+    # Its pairs count whether it fills a slot or not (the model's rule), so the flows of the
+    # polish and the insertion must not see a gain in choosing it for one.
+    from matching.polish import _joining_bonus
+
+    g = Group("g", (Slot("lead", (Candidate("own", 5), Candidate("L", 5))),
+                    Slot("alg", (Candidate("A", 1),))), fixed=("own",))
+    bonus = _joining_bonus(g, {"alg": "A"}, {"A": {"own": 9, "L": 4}, "own": {"A": 9, "L": 3}})
+    assert "own" not in bonus and bonus["L"] == 4 + 3
