@@ -586,7 +586,7 @@ class MatchingView(View):
         status = doc.get("status", "")
         total = len(doc.get("consortia", [])) + len(doc.get("unmatched", []))
         parts = [
-            tr("状态", "Status") + "：" + pick(status, RESULT_STATUS_LABELS),
+            tr("状态：", "Status: ") + pick(status, RESULT_STATUS_LABELS),
             tr(f"匹配 {len(doc.get('consortia', []))}/{total} 个场景",
                f"matched {len(doc.get('consortia', []))}/{total} scenes"),
             tr("优先级", "priority") + f" {_fmt(doc.get('matched_priority'), '{:.1f}')}"

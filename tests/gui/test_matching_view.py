@@ -169,6 +169,7 @@ def test_loaded_result_and_english(solved, qtbot):
     assert view.run_button.text() == "Run matching"
     assert view.results_model.headerData(0, Qt.Orientation.Horizontal) == "Scene"
     assert "matched" in view.status_label.text()
+    assert view.status_label.text().startswith("Status: ")  # no full-width colon in English
 
 
 def test_consortia_view_empty_state(session, qtbot):
