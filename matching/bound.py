@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from matching.problem import Group, Problem, pair_scores
 COVER_SLOTS = 2  # a group whose covers span more slots has them relaxed (as before)
 COVER_COMBOS = 256  # nor are they kept when the segment combinations exceed this
 COVER_BITS = 16  # nor when the group has more covers (a column's mask is one bit per cover)
+MASK_BITS = 62  # the exact search's reduction: groups with more covers are not reduced
 
 
 @dataclass
@@ -87,6 +88,16 @@ class Columns:
     # The score bound at zero prices (every group with each slot's best column), computed
     # once with the arrays: a cancelled run reports it without 0.1-0.2 s of numpy.
     trivial_bound: float = math.nan
+    # For the exact group search's reduction (:func:`_reduce`): column -> the covers of its
+    # group it satisfies (every cover, kept in the relaxation or not), and column -> True
+    # when its candidate is *linked* to the rest of its group (a pair bonus with a candidate
+    # of another slot, a candidate of another slot itself, a conflict, or a group with too
+    # many covers for a mask). Empty when not built.
+    cover_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    linked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # The columns ordered by (slot, cover mask), each run's first position, and each
+    # column's run: built by the first :func:`_reduce`, the same at every price.
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def n(self) -> int:
@@ -118,6 +129,9 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     inv_mult: list[float] = []
     load: list[float] = []
     mask: list[int] = []  # column -> the covers of its group it satisfies (bits)
+    full_mask: list[int] = []  # the same for every cover slot (the exact search's reduction)
+    linked: list[bool] = []
+    conflicted = {a for pair in problem.conflicts for a in pair}
     cover_slot: list[bool] = []  # slot -> its covers are kept in the relaxation
     n_covers: list[int] = []  # group -> covers kept (0: none, or relaxed)
     for gi, g in enumerate(groups):
@@ -129,6 +143,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
                 bits[option] |= 1 << b
         cover_keys = {key for key, _ in bits}
         kept = 0 < len(cover_keys) <= COVER_SLOTS and len(g.covers) <= COVER_BITS
+        maskable = len(g.covers) <= MASK_BITS
         n_covers.append(len(g.covers) if kept else 0)
         fixed = set(g.fixed)
         mult: dict[str, int] = defaultdict(int)
@@ -149,7 +164,9 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
             in_cover = kept and slot.key in cover_keys
             cover_slot.append(in_cover)
             for c in slot.candidates:
-                mask.append(bits.get((slot.key, c.agent), 0) if in_cover else 0)
+                bits_of = bits.get((slot.key, c.agent), 0)
+                mask.append(bits_of if in_cover else 0)
+                full_mask.append(bits_of if maskable else 0)
                 col_slot.append(si)
                 agent.append(agent_at[c.agent])
                 score.append(c.score + keep_bonus.get((g.id, slot.key, c.agent), 0))
@@ -166,10 +183,12 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
                     ub += sum(best_in.values()) / 2
                 pair_ub.append(ub)
                 pair_fixed.append(exact)
+                linked.append(ub > exact or mult[c.agent] > 1 or c.agent in conflicted
+                              or not maskable)
                 unlimited = limits.get(c.agent, 1) is None or c.agent in fixed
                 inv_mult.append(0.0 if unlimited else 1.0 / mult[c.agent])
                 load.append(float(dict(c.loads).get(res_name, 0)) if c.loads else 0.0)
-    def array(values: list[float] | list[int], dtype: type) -> np.ndarray:
+    def array(values: list[float] | list[int] | list[bool], dtype: type) -> np.ndarray:
         if cancel is not None:
             cancel.raise_if_cancelled()  # each conversion of two million: up to 0.1 s
         return np.asarray(values, dtype=dtype)
@@ -191,6 +210,8 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
         res_cap=np.asarray([float(resources[a].get(res_name, 0)) for a in agent_ids]),
         keys=keys,
         agent_ids=agent_ids,
+        cover_mask=array(full_mask, np.int64),
+        linked=array(linked, bool),
     )
     cols.covers = _cover_plan(cols, array(mask, np.int64), np.asarray(cover_slot, dtype=bool),
                               np.asarray(n_covers, dtype=np.int64))
@@ -456,11 +477,50 @@ def adjusted_scores(cols: Columns, prices: Lagrangian) -> np.ndarray:
 
 
 
+def _reduce(cols: Columns, adj: np.ndarray, share: np.ndarray, col_weight: float
+            ) -> np.ndarray:
+    """The columns the exact group search needs at these prices (True: kept).
+
+    Within a slot, candidates satisfying the same covers (one *segment*) are interchangeable
+    for the covers. A candidate not linked to the rest of its group (no pair bonus with a
+    candidate of another slot, in no other slot itself, in no conflict) is worth exactly its
+    column ``adj``, whoever the other members are; so of those only the segment's best can be
+    in a best choice. A linked candidate can add at most its column, its price back when it
+    fills another slot too, and every pair bonus it could have; when that is no more than
+    the segment's best unlinked candidate, swapping it for that one loses nothing (the covers
+    are the same, the other members keep their pairs with each other), so it is dropped.
+    Nationally about 1 000 columns per group become a few dozen."""
+    if len(cols.linked) != cols.n:
+        return np.ones(cols.n, dtype=bool)  # arrays built without the flags: keep everything
+    if cols.segments is None:
+        order = np.lexsort((cols.cover_mask, cols.col_slot))
+        slot_o, mask_o = cols.col_slot[order], cols.cover_mask[order]
+        change = np.ones(len(order), dtype=bool)
+        change[1:] = (slot_o[1:] != slot_o[:-1]) | (mask_o[1:] != mask_o[:-1])
+        seg_of = np.empty(cols.n, dtype=np.int64)
+        seg_of[order] = np.cumsum(change) - 1
+        cols.segments = (order, np.flatnonzero(change), seg_of)
+    order, seg_first, seg_of = cols.segments
+    if not len(order):
+        return np.ones(0, dtype=bool)
+    alone = ~cols.linked
+    worth = np.where(alone, adj, -math.inf)[order]
+    seg_best = np.maximum.reduceat(worth, seg_first)
+    up = (adj + np.where(cols.inv_mult < 1.0, share, 0.0)
+          + 2.0 * col_weight * (cols.pair_ub - cols.pair_fixed))
+    keep = cols.linked & (up > seg_best[seg_of])
+    top = np.flatnonzero(alone[order] & (worth == seg_best[seg_of[order]]))
+    _, first = np.unique(seg_of[order[top]], return_index=True)
+    keep[order[top[first]]] = True  # each segment's best unlinked candidate (the first of ties)
+    return keep
+
+
 def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weight: float,
                 value_weight: float, base_weight: float, min_value: float = 0.0,
                 max_value: float | None = None,
                 deadline: float | None = None, node_limit: int = 1000,
-                slack: float = 50.0, cancel: CancelToken | None = None) -> float:
+                slack: float = 50.0, cancel: CancelToken | None = None,
+                chosen: dict[int, list[int]] | None = None) -> float:
     """``L`` at ``prices`` with every group's subproblem solved exactly instead of relaxed.
 
     The relaxed subproblem (:func:`lagrangian`) takes each slot's best column on its own: it
@@ -472,6 +532,8 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
     so on while ``deadline`` allows (without one: up to 100 × ``node_limit``); a group not
     settled by then keeps its relaxed value. Each group's search stops proving once nothing open can beat
     its best by more than ``slack``, which is then added to it (so the bound stays valid).
+    ``chosen`` receives, per group index, the columns of the best member choice found when
+    it is worth more than leaving the group out (column generation's new consortia).
     """
     lam, mu, tau = prices.lam, prices.mu, prices.tau
     rho = prices.rho if max_value is not None else 0.0
@@ -494,7 +556,8 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
         if ca in at and cb in at:
             conflicts[at[ca]].add(at[cb])
             conflicts[at[cb]].add(at[ca])
-    ends = np.append(cols.slot_start[1:], cols.n)
+    kept = np.flatnonzero(_reduce(cols, adj, share, col_weight))
+    cut = np.append(np.searchsorted(kept, cols.slot_start), len(kept))  # slot -> kept range
     first_slot = np.searchsorted(cols.slot_group, np.arange(len(cols.groups)))
     total = constant
     # Every group with a small search first; then the hard ones again with larger searches
@@ -515,11 +578,14 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
                 continue
             lo_slot = int(first_slot[gi])
             n_slots = len(g.slots)
-            best = _group_best(g, [int(cols.slot_start[lo_slot + k]) for k in range(n_slots)],
-                               [int(ends[lo_slot + k]) for k in range(n_slots)],
+            picked: list[int] = []
+            best = _group_best(g, [kept[cut[lo_slot + k]:cut[lo_slot + k + 1]]
+                                   for k in range(n_slots)],
                                cols, adj, (share, rest), fixed_pairs, at,
                                bonus, conflicts, -float(gain[gi]),
-                               limit, slack)
+                               limit, slack, picked)
+            if picked and chosen is not None:
+                chosen[gi] = picked
             if best is None:
                 hard.append(gi)
             else:
@@ -535,11 +601,11 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
     return total
 
 
-def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.ndarray,
+def _group_best(g: Group, idx: list[np.ndarray], cols: Columns, adj: np.ndarray,
                 charges: tuple[np.ndarray, np.ndarray], adj_pairs: np.ndarray,
                 at: dict[str, int], bonus: dict[int, dict[int, float]],
                 conflicts: dict[int, set[int]], floor: float, node_limit: int,
-                slack: float) -> float | None:
+                slack: float, chosen: list[int] | None = None) -> float | None:
     """An upper bound on the best complete member choice of ``g`` (or on ``floor``, when
     none is worth more): the best found plus ``slack``, since every node pruned could not
     beat the best found by more than ``slack`` (near-ties among equally priced candidates
@@ -553,36 +619,26 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     slots pays j/m <= 1 of its price, so the node's bound stays optimistic), and half their
     best partner in every other open slot; the node's bound is the best sum of those that
     satisfies the covers still open (per slot, the best value by the set of covers a
-    candidate satisfies)."""
+    candidate satisfies). ``chosen`` receives the best choice's columns (one per slot),
+    when one beats ``floor``."""
     n_slots = len(g.slots)
     fixed_at = {at[f] for f in g.fixed if f in at}
-    key_at = {s.key: k for k, s in enumerate(g.slots)}
-    cover_sets: list[list[set[int]]] = []
-    for cover in g.covers:
-        per: list[set[int]] = [set() for _ in range(n_slots)]
-        for key, agent in cover.options:
-            if key in key_at and agent in at:
-                per[key_at[key]].add(at[agent])
-        cover_sets.append(per)
-    full = (1 << len(cover_sets)) - 1
-    agents = [cols.agent[lo[k]:hi[k]] for k in range(n_slots)]
+    full = (1 << len(g.covers)) - 1
+    agents = [cols.agent[idx[k]] for k in range(n_slots)]
     agent_lists = [a.tolist() for a in agents]
-    adjs = [adj[lo[k]:hi[k]] for k in range(n_slots)]
-    shares = [charges[0][lo[k]:hi[k]] for k in range(n_slots)]
-    fixed_pairs = [adj_pairs[lo[k]:hi[k]] for k in range(n_slots)]
-    rests = [charges[1][lo[k]:hi[k]] for k in range(n_slots)]
+    adjs = [adj[idx[k]] for k in range(n_slots)]
+    shares = [charges[0][idx[k]] for k in range(n_slots)]
+    fixed_pairs = [adj_pairs[idx[k]] for k in range(n_slots)]
+    rests = [charges[1][idx[k]] for k in range(n_slots)]
     pos = [{a: i for i, a in enumerate(agent_lists[k])} for k in range(n_slots)]
     agent_slots: dict[int, list[int]] = defaultdict(list)
     for k in range(n_slots):
         for a in agent_lists[k]:
             agent_slots[a].append(k)
-    masks = []
-    for k in range(n_slots):
-        m = np.zeros(len(agent_lists[k]), dtype=np.int64)
-        for i, per in enumerate(cover_sets):
-            if per[k]:
-                m |= np.isin(agents[k], np.fromiter(per[k], dtype=np.int64)).astype(np.int64) << i
-        masks.append(m)
+    if len(cols.cover_mask) == cols.n and len(g.covers) <= MASK_BITS:
+        masks = [cols.cover_mask[idx[k]] for k in range(n_slots)]  # built with the columns
+    else:
+        masks = _cover_masks(g, agents, at)
     mask_values = [sorted(set(m.tolist())) for m in masks]
     # halves[k][i, l]: half the best pair bonus of slot k's candidate i with slot l.
     halves = []
@@ -599,6 +655,8 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
     best = floor
     nodes = 0
     members: list[int] = []
+    picks: list[int] = []  # the position in its slot of each member, as ``members``
+    best_picks: list[int] = []
 
     def exact(k: int) -> np.ndarray:
         """Slot ``k``'s candidates given the members: pairs exact, conflicts out, members
@@ -642,6 +700,7 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
             top = float(here.max()) if len(here) else -math.inf
             if value + top > best:
                 best = value + top
+                best_picks[:] = [*picks, int(np.argmax(here))]
             return True
         # The open slots after d: best optimistic value per cover mask, then the best
         # sum for each set of covers left to satisfy.
@@ -666,7 +725,9 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
             if value + o + _covers_rest(per_mask, memo, 0, left) <= best + slack:
                 continue
             members.append(agent_lists[d][i])
+            picks.append(i)
             ok = dfs(d + 1, value + float(real[i]), left)  # noqa: F821 - deleted after the search
+            picks.pop()
             members.pop()
             if not ok:
                 return False
@@ -674,7 +735,25 @@ def _group_best(g: Group, lo: list[int], hi: list[int], cols: Columns, adj: np.n
 
     settled = dfs(0, 0.0, full)
     del dfs  # it refers to itself: without this every call would leave a cycle to the collector
+    if settled and chosen is not None and best_picks:
+        chosen[:] = [int(idx[k][i]) for k, i in enumerate(best_picks)]
     return best + slack if settled else None
+
+
+def _cover_masks(g: Group, agents: list[np.ndarray], at: dict[str, int]) -> list[np.ndarray]:
+    """Per slot, each candidate's covers of ``g`` as bits (cover i: bit i)."""
+    key_at = {s.key: k for k, s in enumerate(g.slots)}
+    masks = [np.zeros(len(a), dtype=np.int64) for a in agents]
+    for i, cover in enumerate(g.covers):
+        per: list[set[int]] = [set() for _ in g.slots]
+        for key, agent in cover.options:
+            if key in key_at and agent in at:
+                per[key_at[key]].add(at[agent])
+        for k, ids in enumerate(per):
+            if ids:
+                masks[k] |= np.isin(agents[k], np.fromiter(ids, dtype=np.int64)
+                                    ).astype(np.int64) << i
+    return masks
 
 
 def _covers_rest(per_mask: list[list[tuple[int, float]]], memo: dict[tuple[int, int], float],
