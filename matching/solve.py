@@ -45,6 +45,7 @@ from matching.bound import (
     lagrangian,
     slot_flow_bound,
 )
+from matching.colgen import generate
 from matching.polish import Scorer, insert, polish
 from matching.problem import Assignment, Group, Problem, Slot, Solution, pair_scores
 from matching.warm_start import best_start, rule_shortfall
@@ -764,7 +765,7 @@ def _warm_answer(problem: Problem, prepared: Prepared, options: SolveOptions, st
     shortfall = rule_shortfall(problem, prepared.groups, warm)
     value_bound, score_bound, info = _full_bounds(
         problem, prepared, value, score, time.perf_counter() + 2.0, shortfall=shortfall,
-        keep_bonus=_keep_bonus(options))
+        keep_bonus=_keep_bonus(options), assignment=warm)
     stages.append(info)
     return Solution("feasible" if warm else "timeout", warm, value, max(value, value_bound),
                     score, max(float(score), score_bound), shortfall,
@@ -779,9 +780,12 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
     the model is built only if there is time to search), insertion and polish over every
     candidate, then bounds over every candidate, which need time reserved."""
     limit = options.time_limit
-    # The bounds' time grows with the candidates (national, 1.9 million: 14 s; 50 000: 2.5 s).
+    # The bounds' time grows with the candidates: column generation's passes cost about
+    # 4.5 s each nationally (1.9 million candidates), and each pass lowers the bound (35.3,
+    # 34.4, 33.7, 33.4 M): 24 s of 60, the search skipped for it (it added one scene and
+    # nothing to the fit the polish would not find). A 50 000-candidate catalogue: 3.6 s.
     n_cols = prepared.columns.n if prepared.columns is not None else prepared.kept
-    reserve = min(0.25 * limit, 16.0, 3.0 + 7e-6 * n_cols)
+    reserve = min(0.4 * limit, 3.0 + 1.2e-5 * n_cols)
     # Kept for the insertion and the polish after the search, also by size (national: 3 s
     # and 6 s; a 300-scene catalogue converged in 0.2 s and 0.6 s of the 4.5 s it was given).
     polish_time = (min(0.1 * limit, 6.0, 1.0 + 3e-6 * n_cols)
@@ -896,14 +900,32 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
                            "seconds": round(time.perf_counter() - t_polish, 3),
                            "note": "groups added to the searched answer"})
         t_polish = time.perf_counter()
+        # The polish's last seconds gain little (national: +10 000 of 31.2 M in 12 s); a
+        # last insertion after it can place a group its moves freed (national: one scene,
+        # 2 468.5 -> 2 469.5, in 5.5 s), so time is kept for that.
+        last_insert = min(2 * INSERT_AGAIN * limit, 0.5 + 3e-6 * n_cols)
         polished = polish(problem, cols.groups, inserted, scorer=scorer,
-                          deadline=max(t_polish + 0.5, start + limit - reserve),
+                          deadline=max(t_polish + 0.5, start + limit - reserve - last_insert),
                           cancel=options.cancel)
         if options.cancel.cancelled:
             raise Cancelled(polished)  # every state the polish keeps is valid
         before, score = scorer.score(inserted), scorer.score(polished)
         stages.append({"stage": "polish", "objective": score, "gain": score - before,
                        "seconds": round(time.perf_counter() - t_polish, 3)})
+        t_last = time.perf_counter()
+        if start + limit - reserve - t_last > 0.2:
+            final = insert(problem, cols.groups, polished, scorer=scorer,
+                           deadline=start + limit - reserve, cancel=options.cancel)
+            if options.cancel.cancelled:
+                raise Cancelled(final)
+            added = sum(value_of[g] for g in final) - sum(value_of[g] for g in polished)
+            if added:
+                shortfall = rule_shortfall(problem, prepared.groups, final)
+                primary = sum(value_of[g] for g in final)
+                polished, score = final, scorer.score(final)
+                stages.append({"stage": "insert", "objective": primary, "gain": added,
+                               "seconds": round(time.perf_counter() - t_last, 3),
+                               "note": "groups added to the polished answer"})
         assignment = polished
         if options.on_progress:
             # No bound yet: stage B's spoke only of the kept candidates, which the polish
@@ -926,7 +948,8 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
     else:
         primary_bound, score_bound, info = _full_bounds(problem, prepared, primary, score, end,
                                                         options.cancel, bound_so_far,
-                                                        shortfall=shortfall)
+                                                        shortfall=shortfall,
+                                                        assignment=assignment)
         if options.cancel.cancelled:
             raise Cancelled(assignment)
         stages.append(info)
@@ -989,7 +1012,7 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
     if not optimal:
         value_bound, full_score_bound, info = _full_bounds(
             problem, prepared, primary, score, start + options.time_limit, options.cancel,
-            shortfall=shortfall, keep_bonus=_keep_bonus(options))
+            shortfall=shortfall, keep_bonus=_keep_bonus(options), assignment=assignment)
         if options.cancel.cancelled:
             raise Cancelled(assignment)
         stages.append(info)
@@ -1005,7 +1028,8 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
 def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
                  deadline: float, cancel: CancelToken | None = None,
                  report: Callable[[float], None] | None = None, *, shortfall: int = 0,
-                 keep_bonus: dict[tuple[str, str, str], int] | None = None
+                 keep_bonus: dict[tuple[str, str, str], int] | None = None,
+                 assignment: Assignment | None = None
                  ) -> tuple[int, float, dict[str, object]]:
     """Bounds on summed value and on score (given ``primary``) over every candidate.
 
@@ -1018,20 +1042,22 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
     and the Lagrangian's. Score: prices by subgradient on the relaxed group subproblems,
     for solutions whose value lies between ``primary`` and the value bound (the upper side
     priced in a second run, from the first run's prices, when the value bound is below the
-    value of every group); then the score bound at the best prices with every group's
-    subproblem solved exactly (:func:`matching.bound.exact_bound`)."""
+    value of every group); then the score bound with every group's subproblem solved
+    exactly (:func:`matching.bound.exact_bound`): at those prices, and — with
+    ``assignment``, the answer found, to start the master LP — at the prices column
+    generation proposes while time remains (:func:`matching.colgen.generate`)."""
     t0 = time.perf_counter()
     cols = prepared.columns or build_columns(problem, prepared.groups, keep_bonus)
     floor = primary if shortfall == 0 else 0
     span = max(0.5, deadline - t0)
     flow_value, flow_key = slot_flow_bound(cols, cancel=cancel)
     value_lr = lagrangian(cols, col_weight=0.0, value_weight=1.0, base_weight=0.0,
-                          best_known=primary, iterations=2000, deadline=t0 + 0.15 * span,
+                          best_known=primary, iterations=2000, deadline=t0 + 0.1 * span,
                           cancel=cancel)
     value_bound = max(primary, int(math.floor(min(value_lr.bound, flow_value) + 1e-6)))
     score_lr = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
                           min_value=floor, best_known=score, iterations=2000,
-                          deadline=max(t0 + 0.4 * span, time.perf_counter() + 0.3),
+                          deadline=max(t0 + 0.2 * span, time.perf_counter() + 0.3),
                           start=prepared.prices, cancel=cancel)
     capped = value_bound < float(cols.value.sum()) - 1e-6
     if not (cancel is not None and cancel.cancelled):
@@ -1041,17 +1067,26 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
         within = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
                             min_value=floor, max_value=value_bound if capped else None,
                             best_known=score, iterations=2000,
-                            deadline=max(t0 + 0.55 * span, time.perf_counter() + 0.2),
+                            deadline=max(t0 + 0.27 * span, time.perf_counter() + 0.2),
                             start=score_lr, cancel=cancel, theta=REFINE_THETA, patience=40)
         if within.bound < score_lr.bound:
             score_lr = within
     if report:
         report(score_lr.bound)  # already a bound for the whole problem
     t1 = time.perf_counter()
-    exact = exact_bound(cols, problem, score_lr, col_weight=1.0, value_weight=0.0,
-                        base_weight=1.0, min_value=floor,
-                        max_value=value_bound if capped else None,
-                        deadline=max(deadline, time.perf_counter() + 0.5), cancel=cancel)
+    end = max(deadline, time.perf_counter() + 0.5)
+    passes = 0
+    if assignment:
+        generated = generate(cols, problem, score_lr, score_lr.bound, assignment,
+                             col_weight=1.0, value_weight=0.0, base_weight=1.0,
+                             min_value=floor, max_value=value_bound if capped else None,
+                             deadline=end, best_known=score, cancel=cancel, report=report)
+        exact, passes = generated.bound, generated.passes
+    else:
+        exact = exact_bound(cols, problem, score_lr, col_weight=1.0, value_weight=0.0,
+                            base_weight=1.0, min_value=floor,
+                            max_value=value_bound if capped else None,
+                            deadline=end, cancel=cancel)
     score_bound = min(score_lr.bound, exact)
     info: dict[str, object] = {"stage": "bound", "value_bound": value_bound,
                                "value_bound_flow": round(flow_value, 1),
@@ -1059,6 +1094,7 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
                                "score_bound": round(score_bound, 1),
                                "relaxed_score_bound": round(score_lr.bound, 1),
                                "iterations": value_lr.iterations + score_lr.iterations,
+                               "pricing_passes": passes,
                                "exact_seconds": round(time.perf_counter() - t1, 3),
                                "seconds": round(time.perf_counter() - t0, 3)}
     return value_bound, score_bound, info
