@@ -171,6 +171,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
                 agent.append(agent_at[c.agent])
                 score.append(c.score + keep_bonus.get((g.id, slot.key, c.agent), 0))
                 ub = exact = 0.0
+                partner_elsewhere = False  # any pair bonus (of either sign) with another slot
                 mine = bonus.get(c.agent) if partnered else None
                 if mine:
                     # Exact with fixed agents; half the best partner in every other slot.
@@ -178,13 +179,19 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
                     best_in: dict[str, int] = {}
                     for partner, sc in mine.items():
                         for other_key in agent_keys.get(partner, ()):
-                            if other_key != slot.key and sc > best_in.get(other_key, 0):
-                                best_in[other_key] = sc
+                            if other_key != slot.key:
+                                partner_elsewhere = partner_elsewhere or sc != 0
+                                if sc > best_in.get(other_key, 0):
+                                    best_in[other_key] = sc
                     ub += sum(best_in.values()) / 2
+                    if exact < 0 and mult[c.agent] > 1:
+                        ub -= exact  # paid once however many slots it fills: optimistic 0 here
                 pair_ub.append(ub)
                 pair_fixed.append(exact)
-                linked.append(ub > exact or mult[c.agent] > 1 or c.agent in conflicted
-                              or not maskable)
+                # Linked: its worth depends on the other members (a negative pair with the
+                # owner too: an agent in two slots pays it once, not per slot).
+                linked.append(partner_elsewhere or exact < 0 or mult[c.agent] > 1
+                              or c.agent in conflicted or not maskable)
                 unlimited = limits.get(c.agent, 1) is None or c.agent in fixed
                 inv_mult.append(0.0 if unlimited else 1.0 / mult[c.agent])
                 load.append(float(dict(c.loads).get(res_name, 0)) if c.loads else 0.0)
@@ -506,7 +513,10 @@ def _reduce(cols: Columns, adj: np.ndarray, share: np.ndarray, col_weight: float
     alone = ~cols.linked
     worth = np.where(alone, adj, -math.inf)[order]
     seg_best = np.maximum.reduceat(worth, seg_first)
-    up = (adj + np.where(cols.inv_mult < 1.0, share, 0.0)
+    # (A member filling another slot too gets its price back here, and a negative pair
+    # with a fixed agent, which it pays once; so it can add that much more.)
+    again = share + np.maximum(0.0, -col_weight * cols.pair_fixed)
+    up = (adj + np.where(cols.inv_mult < 1.0, again, 0.0)
           + 2.0 * col_weight * (cols.pair_ub - cols.pair_fixed))
     keep = cols.linked & (up > seg_best[seg_of])
     top = np.flatnonzero(alone[order] & (worth == seg_best[seg_of[order]]))
@@ -650,7 +660,12 @@ def _group_best(g: Group, idx: list[np.ndarray], cols: Columns, adj: np.ndarray,
                     if l_slot != k and sc / 2 > h[i, l_slot]:
                         h[i, l_slot] = sc / 2
         halves.append(h)
-    open_half = [[halves[k][:, d:].sum(axis=1) for d in range(n_slots + 1)]
+    # An agent in several slots pays a negative pair with a fixed agent once: in an open
+    # slot it may be a member again by then, so it is valued as if refunded (optimistic).
+    open_half = [[halves[k][:, d:].sum(axis=1)
+                  + np.where([len(agent_slots[a]) > 1 for a in agent_lists[k]],
+                             np.maximum(0.0, -fixed_pairs[k]), 0.0)
+                  for d in range(n_slots + 1)]
                  for k in range(n_slots)]
     best = floor
     nodes = 0

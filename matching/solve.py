@@ -852,7 +852,8 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
             stage_a = warm
             a_best, shortfall = primary_of(warm)
         primary = a_best + big * shortfall
-        a_proven = status == cp.OPTIMAL
+        # CP-SAT's optimum speaks of the kept candidates: a proof only when none was pruned.
+        a_proven = status == cp.OPTIMAL and not prepared.pruned
         if status in (cp.OPTIMAL, cp.FEASIBLE):
             stages.append({"stage": "A", "status": solver.status_name(status),
                            "objective": a_best, "bound": int(solver.best_objective_bound + 1e-6),

@@ -39,8 +39,11 @@ def wide_groups(draw: st.DrawFn) -> Problem:
     fixed = (draw(st.sampled_from(["own", *POOL])),)
     g = Group("g", tuple(slots), value=1, base_score=draw(st.integers(0, 10)),
               covers=tuple(covers), fixed=fixed)
+    # Negative bonuses too (a negative partnership weight): a candidate whose only partners
+    # are negative is still linked, and an agent in two slots pays a negative pair with the
+    # owner once.
     pairs = draw(st.lists(st.tuples(st.sampled_from(POOL + ["own"]), st.sampled_from(POOL),
-                                    st.integers(1, 25)), max_size=4))
+                                    st.integers(-20, 25).filter(bool)), max_size=4))
     # (Conflicts with the fixed owner are removed before any bound: candidates in them are
     # cleaned out of the group.)
     conflicts = tuple((a, b) for a, b in draw(st.lists(
