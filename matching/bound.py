@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -83,22 +83,21 @@ class Columns:
     res_cap: np.ndarray  # agent -> resource capacity
     keys: list[tuple[str, str]]  # slot -> (group id, slot key)
     agent_ids: list[str]
+    # For the exact group search and its reduction (:func:`_reduce`): column -> the covers
+    # of its group it satisfies (every cover, as bits; 0 in a group with more than
+    # ``MASK_BITS``), and column -> True when its candidate is *linked* to the rest of its
+    # group (a pair bonus with a candidate of another slot, a candidate of another slot
+    # itself, a conflict, a negative pair with a fixed agent).
+    cover_mask: np.ndarray
+    linked: np.ndarray
+    # The reduction's segments, the same at every price (:func:`_runs`): the columns ordered
+    # by (slot, cover mask), each run's first position, and each position's run.
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray]
     # Covers in the relaxed subproblem (see :class:`CoverPlan`); None: every cover relaxed.
     covers: CoverPlan | None = None
     # The score bound at zero prices (every group with each slot's best column), computed
     # once with the arrays: a cancelled run reports it without 0.1-0.2 s of numpy.
     trivial_bound: float = math.nan
-    # For the exact group search's reduction (:func:`_reduce`): column -> the covers of its
-    # group it satisfies (every cover, kept in the relaxation or not), and column -> True
-    # when its candidate is *linked* to the rest of its group (a pair bonus with a candidate
-    # of another slot, a candidate of another slot itself, a conflict, or a group with too
-    # many covers for a mask). Empty when not built.
-    cover_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    linked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    # The columns ordered by (slot, cover mask), each run's first position, and each
-    # column's run: built by the first :func:`_reduce`, the same at every price.
-    segments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
     @property
     def n(self) -> int:
         """Number of columns."""
@@ -129,7 +128,6 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     inv_mult: list[float] = []
     load: list[float] = []
     mask: list[int] = []  # column -> the covers of its group it satisfies (bits)
-    full_mask: list[int] = []  # the same for every cover slot (the exact search's reduction)
     linked: list[bool] = []
     conflicted = {a for pair in problem.conflicts for a in pair}
     cover_slot: list[bool] = []  # slot -> its covers are kept in the relaxation
@@ -164,9 +162,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
             in_cover = kept and slot.key in cover_keys
             cover_slot.append(in_cover)
             for c in slot.candidates:
-                bits_of = bits.get((slot.key, c.agent), 0)
-                mask.append(bits_of if in_cover else 0)
-                full_mask.append(bits_of if maskable else 0)
+                mask.append(bits.get((slot.key, c.agent), 0) if maskable else 0)
                 col_slot.append(si)
                 agent.append(agent_at[c.agent])
                 score.append(c.score + keep_bonus.get((g.id, slot.key, c.agent), 0))
@@ -191,7 +187,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
                 # Linked: its worth depends on the other members (a negative pair with the
                 # owner too: an agent in two slots pays it once, not per slot).
                 linked.append(partner_elsewhere or exact < 0 or mult[c.agent] > 1
-                              or c.agent in conflicted or not maskable)
+                              or c.agent in conflicted)
                 unlimited = limits.get(c.agent, 1) is None or c.agent in fixed
                 inv_mult.append(0.0 if unlimited else 1.0 / mult[c.agent])
                 load.append(float(dict(c.loads).get(res_name, 0)) if c.loads else 0.0)
@@ -200,11 +196,14 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
             cancel.raise_if_cancelled()  # each conversion of two million: up to 0.1 s
         return np.asarray(values, dtype=dtype)
 
+    col_slot_a = array(col_slot, np.int64)
+    cover_mask = array(mask, np.int64)
+    cover_slot_a = np.asarray(cover_slot, dtype=bool)
     cols = Columns(
         groups=groups,
         slot_group=array(slot_group, np.int64),
         slot_start=array(slot_start, np.int64),
-        col_slot=array(col_slot, np.int64),
+        col_slot=col_slot_a,
         agent=array(agent, np.int64),
         score=array(score, np.float64),
         pair_ub=array(pair_ub, np.float64),
@@ -217,11 +216,13 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
         res_cap=np.asarray([float(resources[a].get(res_name, 0)) for a in agent_ids]),
         keys=keys,
         agent_ids=agent_ids,
-        cover_mask=array(full_mask, np.int64),
+        cover_mask=cover_mask,
         linked=array(linked, bool),
+        segments=_runs(np.arange(len(col_slot_a)), col_slot_a, cover_mask),
     )
-    cols.covers = _cover_plan(cols, array(mask, np.int64), np.asarray(cover_slot, dtype=bool),
-                              np.asarray(n_covers, dtype=np.int64))
+    # The relaxation keeps the covers of the cover slots only (the others' masks count 0).
+    cols.covers = _cover_plan(cols, np.where(cover_slot_a[col_slot_a], cover_mask, 0),
+                              cover_slot_a, np.asarray(n_covers, dtype=np.int64))
     if cancel is not None:
         cancel.raise_if_cancelled()
     cols.trivial_bound = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
@@ -229,20 +230,25 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     return cols
 
 
+def _runs(cols_in: np.ndarray, col_slot: np.ndarray, mask: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns ``cols_in`` ordered by (slot, mask); the first position of each run of equal
+    (slot, mask) in that order; and each position's run."""
+    order = cols_in[np.lexsort((mask[cols_in], col_slot[cols_in]))]
+    slot_of, mask_of = col_slot[order], mask[order]
+    change = np.ones(len(order), dtype=bool)
+    change[1:] = (slot_of[1:] != slot_of[:-1]) | (mask_of[1:] != mask_of[:-1])
+    return order, np.flatnonzero(change), np.cumsum(change) - 1
+
+
 def _cover_plan(cols: Columns, mask: np.ndarray, cover_slot: np.ndarray,
                 n_covers: np.ndarray) -> CoverPlan | None:
     """The segments and combinations of :class:`CoverPlan`; None when no group keeps covers."""
     if not n_covers.any():
         return None
-    cols_in = np.flatnonzero(cover_slot[cols.col_slot])
-    order = np.lexsort((mask[cols_in], cols.col_slot[cols_in]))
-    perm = cols_in[order]
-    slot_of, mask_of = cols.col_slot[perm], mask[perm]
-    change = np.ones(len(perm), dtype=bool)
-    change[1:] = (slot_of[1:] != slot_of[:-1]) | (mask_of[1:] != mask_of[:-1])
-    seg_first = np.flatnonzero(change)
-    pos_seg = np.cumsum(change) - 1
-    seg_slot, seg_mask = slot_of[seg_first], mask_of[seg_first]
+    perm, seg_first, pos_seg = _runs(np.flatnonzero(cover_slot[cols.col_slot]), cols.col_slot,
+                                     mask)
+    seg_slot, seg_mask = cols.col_slot[perm[seg_first]], mask[perm[seg_first]]
     n_seg = len(seg_first)
     seg_lo = np.searchsorted(seg_slot, np.arange(len(cols.slot_group)))
     seg_hi = np.searchsorted(seg_slot, np.arange(len(cols.slot_group)), side="right")
@@ -497,19 +503,11 @@ def _reduce(cols: Columns, adj: np.ndarray, share: np.ndarray, col_weight: float
     the segment's best unlinked candidate, swapping it for that one loses nothing (the covers
     are the same, the other members keep their pairs with each other), so it is dropped.
     Nationally about 1 000 columns per group become a few dozen."""
-    if len(cols.linked) != cols.n:
-        return np.ones(cols.n, dtype=bool)  # arrays built without the flags: keep everything
-    if cols.segments is None:
-        order = np.lexsort((cols.cover_mask, cols.col_slot))
-        slot_o, mask_o = cols.col_slot[order], cols.cover_mask[order]
-        change = np.ones(len(order), dtype=bool)
-        change[1:] = (slot_o[1:] != slot_o[:-1]) | (mask_o[1:] != mask_o[:-1])
-        seg_of = np.empty(cols.n, dtype=np.int64)
-        seg_of[order] = np.cumsum(change) - 1
-        cols.segments = (order, np.flatnonzero(change), seg_of)
-    order, seg_first, seg_of = cols.segments
+    order, seg_first, pos_seg = cols.segments
     if not len(order):
         return np.ones(0, dtype=bool)
+    seg_of = np.empty(cols.n, dtype=np.int64)
+    seg_of[order] = pos_seg
     alone = ~cols.linked
     worth = np.where(alone, adj, -math.inf)[order]
     seg_best = np.maximum.reduceat(worth, seg_first)
@@ -583,7 +581,9 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
                 hard.append(gi)  # out of time (or the user stopped): the relaxed value stands
                 continue
             g = cols.groups[gi]
-            if not g.slots:  # nothing to choose: the relaxed value is exact
+            if not g.slots or len(g.covers) > MASK_BITS:
+                # Nothing to choose (the relaxed value is exact), or too many covers for a
+                # mask (the relaxed value, a bound, stands).
                 total += relaxed
                 continue
             lo_slot = int(first_slot[gi])
@@ -645,10 +645,7 @@ def _group_best(g: Group, idx: list[np.ndarray], cols: Columns, adj: np.ndarray,
     for k in range(n_slots):
         for a in agent_lists[k]:
             agent_slots[a].append(k)
-    if len(cols.cover_mask) == cols.n and len(g.covers) <= MASK_BITS:
-        masks = [cols.cover_mask[idx[k]] for k in range(n_slots)]  # built with the columns
-    else:
-        masks = _cover_masks(g, agents, at)
+    masks = [cols.cover_mask[idx[k]] for k in range(n_slots)]
     mask_values = [sorted(set(m.tolist())) for m in masks]
     # halves[k][i, l]: half the best pair bonus of slot k's candidate i with slot l.
     halves = []
@@ -753,22 +750,6 @@ def _group_best(g: Group, idx: list[np.ndarray], cols: Columns, adj: np.ndarray,
     if settled and chosen is not None and best_picks:
         chosen[:] = [int(idx[k][i]) for k, i in enumerate(best_picks)]
     return best + slack if settled else None
-
-
-def _cover_masks(g: Group, agents: list[np.ndarray], at: dict[str, int]) -> list[np.ndarray]:
-    """Per slot, each candidate's covers of ``g`` as bits (cover i: bit i)."""
-    key_at = {s.key: k for k, s in enumerate(g.slots)}
-    masks = [np.zeros(len(a), dtype=np.int64) for a in agents]
-    for i, cover in enumerate(g.covers):
-        per: list[set[int]] = [set() for _ in g.slots]
-        for key, agent in cover.options:
-            if key in key_at and agent in at:
-                per[key_at[key]].add(at[agent])
-        for k, ids in enumerate(per):
-            if ids:
-                masks[k] |= np.isin(agents[k], np.fromiter(ids, dtype=np.int64)
-                                    ).astype(np.int64) << i
-    return masks
 
 
 def _covers_rest(per_mask: list[list[tuple[int, float]]], memo: dict[tuple[int, int], float],

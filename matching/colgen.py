@@ -126,8 +126,8 @@ class _Master:
 
     def solve(self, time_limit: float, cancel: CancelToken | None = None
               ) -> tuple[Lagrangian, float] | None:
-        """The LP's duals as prices, and its value; None when it did not solve to optimality
-        (or was cancelled: a watcher interrupts HiGHS, as the CP-SAT searches are stopped)."""
+        """The LP's duals as prices, and its value; None when it did not solve to optimality,
+        the solver failed, or ``cancel`` was set meanwhile (then at once, within 10 ms)."""
         import datetime
 
         mathopt = self.mathopt
@@ -146,8 +146,8 @@ class _Master:
             try:
                 box["result"] = mathopt.solve(self.model, mathopt.SolverType.HIGHS,
                                               params=params)
-            except Exception as exc:  # noqa: BLE001 - reported as no result below
-                box["error"] = exc  # (e.g. an OR-Tools build without HiGHS)
+            except Exception:  # noqa: BLE001 - no result: the bounds so far stand
+                pass  # (e.g. an OR-Tools build without HiGHS)
 
         worker = threading.Thread(target=run, name="master-lp")
         worker.start()
@@ -156,9 +156,7 @@ class _Master:
             if cancel is not None and cancel.cancelled:
                 return None
         result = box.get("result")
-        if result is None:
-            return None  # the solver failed: the bounds so far stand
-        if result.termination.reason != mathopt.TerminationReason.OPTIMAL:
+        if result is None or result.termination.reason != mathopt.TerminationReason.OPTIMAL:
             return None
         n = len(self.cols.cap)
         lam, mu = np.zeros(n), np.zeros(n)
@@ -205,7 +203,7 @@ def neighbours(cols: Columns, problem: Problem, consortia: dict[int, list[int]],
     the group's covers still hold and no conflict arises. They tell the first master LPs what
     a saturated organisation's groups could do without it, which keeps its dual price sane.
     A cancel ends the list early (nationally it takes about 1.5 s)."""
-    if per_slot <= 0 or len(cols.cover_mask) != cols.n:
+    if per_slot <= 0:
         return []
     worth = (cols.score + cols.pair_fixed - prices.lam[cols.agent] * cols.inv_mult
              - prices.mu[cols.agent] * cols.load)
@@ -228,7 +226,7 @@ def neighbours(cols: Columns, problem: Problem, consortia: dict[int, list[int]],
             break
         g = cols.groups[gi]
         if len(g.covers) > MASK_BITS:
-            continue
+            continue  # no cover masks: a swap could not be checked against the covers
         full = (1 << len(g.covers)) - 1
         masks = [int(cols.cover_mask[c]) for c in picked]
         for k, c in enumerate(picked):

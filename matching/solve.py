@@ -887,19 +887,26 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
     if cols is not None and not options.cancel.cancelled:
         scorer = prepared.scorer or Scorer(problem, cols.groups, _keep_bonus(options))
         value_of = {g.id: g.value for g in cols.groups}
-        before_value = sum(value_of[g] for g in assignment)
-        inserted = insert(problem, cols.groups, assignment, scorer=scorer,
-                          deadline=t_polish + INSERT_AGAIN * limit, cancel=options.cancel)
-        if options.cancel.cancelled:
-            raise Cancelled(inserted)  # every state the insertion keeps is valid
-        added = sum(value_of[g] for g in inserted) - before_value
-        if added:
-            # More value: the primary objective and the rules' shortfall move with it.
-            shortfall = rule_shortfall(problem, prepared.groups, inserted)
-            primary = sum(value_of[g] for g in inserted)
-            stages.append({"stage": "insert", "objective": primary, "gain": added,
-                           "seconds": round(time.perf_counter() - t_polish, 3),
-                           "note": "groups added to the searched answer"})
+
+        def insert_into(answer: Assignment, deadline: float, note: str) -> Assignment:
+            nonlocal primary, shortfall
+            t_insert = time.perf_counter()
+            more = insert(problem, cols.groups, answer, scorer=scorer, deadline=deadline,
+                          cancel=options.cancel)
+            if options.cancel.cancelled:
+                raise Cancelled(more)  # every state the insertion keeps is valid
+            added = sum(value_of[g] for g in more) - sum(value_of[g] for g in answer)
+            if len(more) != len(answer):
+                # More groups: the primary objective and the rules' shortfall move with them.
+                shortfall = rule_shortfall(problem, prepared.groups, more)
+                primary = sum(value_of[g] for g in more)
+                stages.append({"stage": "insert", "objective": primary, "gain": added,
+                               "seconds": round(time.perf_counter() - t_insert, 3),
+                               "note": note})
+            return more
+
+        inserted = insert_into(assignment, t_polish + INSERT_AGAIN * limit,
+                               "groups added to the searched answer")
         t_polish = time.perf_counter()
         # The polish's last seconds gain little (national: +10 000 of 31.2 M in 12 s); a
         # last insertion after it can place a group its moves freed (national: one scene,
@@ -913,20 +920,10 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         before, score = scorer.score(inserted), scorer.score(polished)
         stages.append({"stage": "polish", "objective": score, "gain": score - before,
                        "seconds": round(time.perf_counter() - t_polish, 3)})
-        t_last = time.perf_counter()
-        if start + limit - reserve - t_last > 0.2:
-            final = insert(problem, cols.groups, polished, scorer=scorer,
-                           deadline=start + limit - reserve, cancel=options.cancel)
-            if options.cancel.cancelled:
-                raise Cancelled(final)
-            added = sum(value_of[g] for g in final) - sum(value_of[g] for g in polished)
-            if added:
-                shortfall = rule_shortfall(problem, prepared.groups, final)
-                primary = sum(value_of[g] for g in final)
-                polished, score = final, scorer.score(final)
-                stages.append({"stage": "insert", "objective": primary, "gain": added,
-                               "seconds": round(time.perf_counter() - t_last, 3),
-                               "note": "groups added to the polished answer"})
+        if start + limit - reserve - time.perf_counter() > 0.2:
+            polished = insert_into(polished, start + limit - reserve,
+                                   "groups added to the polished answer")
+            score = scorer.score(polished)  # never lower: the insertion only moves up
         assignment = polished
         if options.on_progress:
             # No bound yet: stage B's spoke only of the kept candidates, which the polish

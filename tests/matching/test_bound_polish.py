@@ -108,6 +108,29 @@ def _brute_best(problem: Problem) -> int:
     return max(_score(problem, a) for a in _all_assignments(problem) if _valid(problem, a))
 
 
+def _priced_best(problem: Problem, lam: np.ndarray, mu: np.ndarray, at: dict[str, int]) -> float:
+    """The first group's best member choice at prices, by enumeration (0: leaving it out):
+    its score (pairs once), minus each limited member's group price once and each slot's
+    resource price; choices breaking a cover or a conflict are skipped."""
+    g = problem.groups[0]
+    limits = {a.id: a.max_groups for a in problem.agents}
+    bad = {frozenset(c) for c in problem.conflicts}
+    best = 0.0
+    for combo in itertools.product(*(s.candidates for s in g.slots)):
+        slots = {s.key: c.agent for s, c in zip(g.slots, combo, strict=True)}
+        members = set(slots.values()) | set(g.fixed)
+        if any(frozenset((a, b)) in bad for a in members for b in members if a != b):
+            continue
+        if any(not any(slots.get(k) == a for k, a in cv.options) for cv in g.covers):
+            continue
+        value = float(_score(problem, {g.id: slots}))
+        value -= sum(mu[at[c.agent]] * dict(c.loads).get("robots", 0) for c in combo)
+        value -= sum(lam[at[a]] for a in set(slots.values()) - set(g.fixed)
+                     if limits.get(a) is not None)
+        best = max(best, value)
+    return best
+
+
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -169,18 +192,7 @@ def test_exact_group_search_charges_an_agent_once_per_group(problem, rng):
     n = len(cols.agent_ids)
     lam = np.array([rng.uniform(0, 30) for _ in range(n)])
     mu = np.array([rng.uniform(0, 10) for _ in range(n)])
-    at = {a: i for i, a in enumerate(cols.agent_ids)}
-    limits = {a.id: a.max_groups for a in single.agents}
-    best = 0.0  # leaving the group out
-    for combo in itertools.product(*(s.candidates for s in g.slots)):
-        slots = {s.key: c.agent for s, c in zip(g.slots, combo, strict=True)}
-        if any(not any(slots.get(k) == a for k, a in cv.options) for cv in g.covers):
-            continue
-        value = float(_score(single, {g.id: slots}))
-        value -= sum(mu[at[c.agent]] * dict(c.loads).get("robots", 0) for c in combo)
-        value -= sum(lam[at[a]] for a in set(slots.values()) - set(g.fixed)
-                     if limits.get(a) is not None)
-        best = max(best, value)
+    best = _priced_best(single, lam, mu, {a: i for i, a in enumerate(cols.agent_ids)})
     limited = cols.cap < 1e17
     constant = lam[limited] @ cols.cap[limited] + mu @ cols.res_cap
     exact = exact_bound(cols, single, Lagrangian(0.0, lam, mu, 0.0, 0), col_weight=1.0,

@@ -3,7 +3,6 @@ against brute force written here (not the solver's own code) and on a generated 
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np
@@ -13,7 +12,13 @@ from hypothesis import strategies as st
 from matching.bound import Lagrangian, _reduce, build_columns, exact_bound, lagrangian
 from matching.colgen import consortium_columns, generate
 from matching.problem import Agent, Candidate, Cover, Group, PairBonus, Problem, Slot
-from tests.matching.test_bound_polish import _all_assignments, _score, _valid, problems
+from tests.matching.test_bound_polish import (
+    _all_assignments,
+    _priced_best,
+    _score,
+    _valid,
+    problems,
+)
 
 POOL = [f"o{i}" for i in range(14)]
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -52,28 +57,6 @@ def wide_groups(draw: st.DrawFn) -> Problem:
     agents = tuple(Agent(a, draw(st.integers(1, 2)), (("robots", 4),)) for a in POOL)
     return Problem(groups=(g,), agents=agents + (Agent("own", None),), conflicts=conflicts,
                    pair_bonuses=tuple(PairBonus(a, b, s) for a, b, s in pairs if a != b))
-
-
-def _priced_best(problem: Problem, lam: np.ndarray, mu: np.ndarray, at: dict[str, int]) -> float:
-    """The group's best member choice at prices, by enumeration: its score (pairs once),
-    minus each limited member's group price once and each slot's resource price."""
-    g = problem.groups[0]
-    limits = {a.id: a.max_groups for a in problem.agents}
-    bad = {frozenset(c) for c in problem.conflicts}
-    best = 0.0  # leaving the group out
-    for combo in itertools.product(*(s.candidates for s in g.slots)):
-        slots = {s.key: c.agent for s, c in zip(g.slots, combo, strict=True)}
-        members = set(slots.values()) | set(g.fixed)
-        if any(frozenset((a, b)) in bad for a in members for b in members if a != b):
-            continue
-        if any(not any(slots.get(k) == a for k, a in cv.options) for cv in g.covers):
-            continue
-        value = float(_score(problem, {g.id: slots}))
-        value -= sum(mu[at[c.agent]] * dict(c.loads).get("robots", 0) for c in combo)
-        value -= sum(lam[at[a]] for a in set(slots.values()) - set(g.fixed)
-                     if limits.get(a) is not None)
-        best = max(best, value)
-    return best
 
 
 @SETTINGS
