@@ -123,15 +123,11 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     col_slot: list[int] = []
     agent: list[int] = []
     score: list[float] = []
-    pair_ub: list[float] = []
-    pair_fixed: list[float] = []
-    inv_mult: list[float] = []
     load: list[float] = []
     mask: list[int] = []  # column -> the covers of its group it satisfies (bits)
-    linked: list[bool] = []
-    conflicted = {a for pair in problem.conflicts for a in pair}
     cover_slot: list[bool] = []  # slot -> its covers are kept in the relaxation
     n_covers: list[int] = []  # group -> covers kept (0: none, or relaxed)
+    fixed_of: list[list[str]] = []
     for gi, g in enumerate(groups):
         if cancel is not None and gi % 10 == 0:
             cancel.raise_if_cancelled()
@@ -143,54 +139,26 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
         kept = 0 < len(cover_keys) <= COVER_SLOTS and len(g.covers) <= COVER_BITS
         maskable = len(g.covers) <= MASK_BITS
         n_covers.append(len(g.covers) if kept else 0)
-        fixed = set(g.fixed)
-        mult: dict[str, int] = defaultdict(int)
-        for slot in g.slots:
-            for c in slot.candidates:
-                mult[c.agent] += 1
-        partnered = any(c.agent in bonus for s in g.slots for c in s.candidates)
-        agent_keys: dict[str, list[str]] = defaultdict(list)
-        if partnered:
-            for s in g.slots:
-                for c in s.candidates:
-                    agent_keys[c.agent].append(s.key)
+        fixed_of.append(sorted(set(g.fixed)))
         for slot in g.slots:
             si = len(slot_group)
             slot_group.append(gi)
             slot_start.append(len(agent))
             keys.append((g.id, slot.key))
-            in_cover = kept and slot.key in cover_keys
-            cover_slot.append(in_cover)
-            for c in slot.candidates:
-                mask.append(bits.get((slot.key, c.agent), 0) if maskable else 0)
-                col_slot.append(si)
-                agent.append(agent_at[c.agent])
-                score.append(c.score + keep_bonus.get((g.id, slot.key, c.agent), 0))
-                ub = exact = 0.0
-                partner_elsewhere = False  # any pair bonus (of either sign) with another slot
-                mine = bonus.get(c.agent) if partnered else None
-                if mine:
-                    # Exact with fixed agents; half the best partner in every other slot.
-                    ub = exact = float(sum(mine.get(f, 0) for f in fixed if f != c.agent))
-                    best_in: dict[str, int] = {}
-                    for partner, sc in mine.items():
-                        for other_key in agent_keys.get(partner, ()):
-                            if other_key != slot.key:
-                                partner_elsewhere = partner_elsewhere or sc != 0
-                                if sc > best_in.get(other_key, 0):
-                                    best_in[other_key] = sc
-                    ub += sum(best_in.values()) / 2
-                    if exact < 0 and mult[c.agent] > 1:
-                        ub -= exact  # paid once however many slots it fills: optimistic 0 here
-                pair_ub.append(ub)
-                pair_fixed.append(exact)
-                # Linked: its worth depends on the other members (a negative pair with the
-                # owner too: an agent in two slots pays it once, not per slot).
-                linked.append(partner_elsewhere or exact < 0 or mult[c.agent] > 1
-                              or c.agent in conflicted)
-                unlimited = limits.get(c.agent, 1) is None or c.agent in fixed
-                inv_mult.append(0.0 if unlimited else 1.0 / mult[c.agent])
-                load.append(float(dict(c.loads).get(res_name, 0)) if c.loads else 0.0)
+            cover_slot.append(kept and slot.key in cover_keys)
+            cands = slot.candidates
+            n = len(cands)
+            slot_bits = {a: m for (k, a), m in bits.items() if k == slot.key} if maskable else {}
+            mask.extend([slot_bits.get(c.agent, 0) for c in cands] if slot_bits else [0] * n)
+            col_slot.extend([si] * n)
+            agent.extend([agent_at[c.agent] for c in cands])
+            if keep_bonus:
+                score.extend([c.score + keep_bonus.get((g.id, slot.key, c.agent), 0)
+                              for c in cands])
+            else:
+                score.extend([c.score for c in cands])
+            load.extend([float(dict(c.loads).get(res_name, 0)) if c.loads else 0.0
+                         for c in cands])
     def array(values: list[float] | list[int] | list[bool], dtype: type) -> np.ndarray:
         if cancel is not None:
             cancel.raise_if_cancelled()  # each conversion of two million: up to 0.1 s
@@ -198,17 +166,25 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
 
     col_slot_a = array(col_slot, np.int64)
     cover_mask = array(mask, np.int64)
+    agent_a = array(agent, np.int64)
+    slot_group_a = array(slot_group, np.int64)
+    unlimited = np.asarray([limits[a] is None for a in agent_ids], dtype=bool)
+    conflicted = {a for pair in problem.conflicts for a in pair}
+    in_conflict = np.asarray([a in conflicted for a in agent_ids], dtype=bool)
+    pair_ub, pair_fixed, inv_mult, linked = _pair_columns(
+        slot_group_a[col_slot_a], col_slot_a, agent_a, agent_ids, fixed_of, bonus, unlimited,
+        in_conflict)
     cover_slot_a = np.asarray(cover_slot, dtype=bool)
     cols = Columns(
         groups=groups,
-        slot_group=array(slot_group, np.int64),
+        slot_group=slot_group_a,
         slot_start=array(slot_start, np.int64),
         col_slot=col_slot_a,
-        agent=array(agent, np.int64),
+        agent=agent_a,
         score=array(score, np.float64),
-        pair_ub=array(pair_ub, np.float64),
-        pair_fixed=array(pair_fixed, np.float64),
-        inv_mult=array(inv_mult, np.float64),
+        pair_ub=pair_ub,
+        pair_fixed=pair_fixed,
+        inv_mult=inv_mult,
         load=array(load, np.float64),
         value=np.asarray([g.value for g in groups], dtype=np.float64),
         base=np.asarray([g.base_score for g in groups], dtype=np.float64),
@@ -217,7 +193,7 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
         keys=keys,
         agent_ids=agent_ids,
         cover_mask=cover_mask,
-        linked=array(linked, bool),
+        linked=linked,
         segments=_runs(np.arange(len(col_slot_a)), col_slot_a, cover_mask),
     )
     # The relaxation keeps the covers of the cover slots only (the others' masks count 0).
@@ -228,6 +204,98 @@ def build_columns(problem: Problem, groups: list[Group], keep_bonus: dict[tuple[
     cols.trivial_bound = lagrangian(cols, col_weight=1.0, value_weight=0.0, base_weight=1.0,
                                     iterations=1).bound
     return cols
+
+
+def _pair_columns(col_group: np.ndarray, col_slot: np.ndarray, col_agent: np.ndarray,
+                  agent_ids: list[str], fixed_of: list[list[str]],
+                  bonus: dict[str, dict[str, int]], unlimited: np.ndarray,
+                  in_conflict: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per column: ``pair_ub``, ``pair_fixed``, ``inv_mult`` and ``linked`` (see
+    :class:`Columns`), in numpy over the (column, partner) pairs.
+
+    ``pair_fixed``: the pair bonuses with the group's fixed agents (exact). ``pair_ub``: that,
+    plus half the best positive bonus with a candidate of each *other* slot of the group
+    (the optimistic share), with a negative ``pair_fixed`` taken back for an agent that is a
+    candidate in several slots (it pays that pair once, however many it fills). ``linked``:
+    a nonzero bonus with another slot's candidate, a negative ``pair_fixed``, a candidate in
+    several slots, or an agent in a conflict."""
+    n = len(col_agent)
+    # Agents named only by pairs or as fixed members get indices after the problem's.
+    at = {a: i for i, a in enumerate(agent_ids)}
+    for a, mine in bonus.items():
+        for b in (a, *mine):
+            at.setdefault(b, len(at))
+    for fixed in fixed_of:
+        for f in fixed:
+            at.setdefault(f, len(at))
+    m = len(at)
+    # Directed pairs (nonzero) in CSR form by agent.
+    src_l, dst_l, val_l = [], [], []
+    for a, mine in bonus.items():
+        for b, s in mine.items():
+            if s:
+                src_l.append(at[a])
+                dst_l.append(at[b])
+                val_l.append(s)
+    src = np.asarray(src_l, dtype=np.int64)
+    order = np.argsort(src, kind="stable")
+    dst = np.asarray(dst_l, dtype=np.int64)[order]
+    val = np.asarray(val_l, dtype=np.float64)[order]
+    ptr = np.zeros(m + 1, dtype=np.int64)
+    np.add.at(ptr, src + 1, 1)
+    ptr = np.cumsum(ptr)
+    # Each column's (group, agent) key, sorted: multiplicities and who is where (a dense
+    # table by key: where its run starts in that order, and how long it is).
+    key = col_group * m + col_agent
+    by_key = np.argsort(key, kind="stable")
+    sorted_key = key[by_key]
+    uniq, first, counts = np.unique(sorted_key, return_index=True, return_counts=True)
+    mult = np.empty(n, dtype=np.int64)
+    mult[by_key] = np.repeat(counts, counts)
+    n_groups = int(col_group.max()) + 1 if n else 0
+    run_lo = np.zeros(n_groups * m, dtype=np.int32)
+    run_len = np.zeros(n_groups * m, dtype=np.int32)
+    run_lo[uniq], run_len[uniq] = first, counts
+    fixed_keys = np.unique(np.asarray(
+        [gi * m + at[f] for gi, fixed in enumerate(fixed_of) for f in fixed], dtype=np.int64))
+    is_fixed = np.isin(key, fixed_keys)
+    # (column, partner) pairs.
+    deg = ptr[col_agent + 1] - ptr[col_agent]
+    e_col = np.repeat(np.arange(n, dtype=np.int64), deg)
+    starts = np.repeat(ptr[col_agent] - (np.cumsum(deg) - deg), deg)
+    e_pos = starts + np.arange(len(e_col), dtype=np.int64)
+    e_partner, e_val = dst[e_pos], val[e_pos]
+    e_key = col_group[e_col] * m + e_partner
+    exact = np.bincount(e_col, weights=np.where(np.isin(e_key, fixed_keys), e_val, 0.0),
+                        minlength=n)
+    # The partner's columns in the same group: expand each pair to them.
+    lo, cnt = run_lo[e_key].astype(np.int64), run_len[e_key].astype(np.int64)
+    f_entry = np.repeat(np.arange(len(e_col), dtype=np.int64), cnt)
+    f_pos = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(len(f_entry), dtype=np.int64)
+    f_col, f_other = e_col[f_entry], by_key[f_pos]
+    f_val = e_val[f_entry]
+    other_slot = col_slot[f_other]
+    elsewhere = other_slot != col_slot[f_col]
+    f_col, other_slot, f_val = f_col[elsewhere], other_slot[elsewhere], f_val[elsewhere]
+    partner_elsewhere = np.zeros(n, dtype=bool)
+    partner_elsewhere[f_col] = True
+    # Half the best positive bonus per (column, other slot).
+    pos = f_val > 0
+    f_col, other_slot, f_val = f_col[pos], other_slot[pos], f_val[pos]
+    n_slots = int(col_slot.max()) + 1 if n else 0
+    col_and_slot = f_col * n_slots + other_slot
+    best_order = np.argsort(col_and_slot)
+    col_and_slot = col_and_slot[best_order]
+    head = np.flatnonzero(np.diff(col_and_slot, prepend=-1))
+    best = np.maximum.reduceat(f_val[best_order], head) if len(head) else np.zeros(0)
+    halves = np.bincount(col_and_slot[head] // max(1, n_slots), weights=best, minlength=n)
+    ub = exact + halves / 2
+    ub = np.where((exact < 0) & (mult > 1), ub - exact, ub)
+    limited = ~(unlimited[col_agent] | is_fixed)
+    inv_mult = np.where(limited, 1.0 / mult, 0.0)
+    linked = partner_elsewhere | (exact < 0) | (mult > 1) | in_conflict[col_agent]
+    return ub, exact, inv_mult, linked
 
 
 def _runs(cols_in: np.ndarray, col_slot: np.ndarray, mask: np.ndarray

@@ -508,3 +508,44 @@ def test_a_fixed_agent_brings_no_pair_bonus_by_filling_a_slot():
                     Slot("alg", (Candidate("A", 1),))), fixed=("own",))
     bonus = _joining_bonus(g, {"alg": "A"}, {"A": {"own": 9, "L": 4}, "own": {"A": 9, "L": 3}})
     assert "own" not in bonus and bonus["L"] == 4 + 3
+
+
+@SETTINGS
+@given(problems(), st.lists(st.tuples(st.sampled_from(AGENTS + ["own", "gone"]),
+                                      st.sampled_from(AGENTS + ["own"]),
+                                      st.integers(-20, 25)), max_size=8))
+def test_column_pair_arrays_match_their_definition(problem, signed):
+    # Bonuses of either sign, zero, given twice for one pair, or naming an organisation with
+    # no slot anywhere: the arrays the bound prices, against their definition per column.
+    problem = replace(problem, pair_bonuses=tuple(PairBonus(a, b, s) for a, b, s in signed))
+    bonus: dict[tuple[str, str], int] = defaultdict(int)
+    for b in problem.pair_bonuses:
+        if b.a != b.b:
+            bonus[(b.a, b.b)] += b.score
+            bonus[(b.b, b.a)] += b.score
+    limits = {a.id: a.max_groups for a in problem.agents}
+    in_conflict = {a for pair in problem.conflicts for a in pair}
+    cols = build_columns(problem, list(problem.groups))
+    col = 0
+    for g in problem.groups:
+        fixed = set(g.fixed)
+        for slot in g.slots:
+            for c in slot.candidates:
+                a = c.agent
+                mult = sum(any(o.agent == a for o in s.candidates) for s in g.slots)
+                others = [s for s in g.slots if s.key != slot.key]
+                exact = sum(bonus.get((a, f), 0) for f in fixed if f != a)
+                halves = sum(max([0] + [bonus.get((a, o.agent), 0) for o in s.candidates])
+                             for s in others) / 2
+                ub = exact + halves - (exact if exact < 0 and mult > 1 else 0)
+                linked = (any(bonus.get((a, o.agent), 0) != 0 for s in others
+                              for o in s.candidates)
+                          or exact < 0 or mult > 1 or a in in_conflict)
+                limited = limits[a] is not None and a not in fixed
+                assert cols.agent_ids[cols.agent[col]] == a
+                assert cols.pair_fixed[col] == exact, (g.id, slot.key, a)
+                assert cols.pair_ub[col] == ub, (g.id, slot.key, a)
+                assert bool(cols.linked[col]) == linked, (g.id, slot.key, a)
+                assert cols.inv_mult[col] == (1.0 / mult if limited else 0.0)
+                col += 1
+    assert col == cols.n
