@@ -138,15 +138,18 @@ def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None
                     pending.append((here, later))
             room: dict[tuple[bool, ...], int | None] = {}
             mine = []
+            worth = big * 4 * g.value * (weight or {}).get(g.id, 1)
             for c in slot.candidates:
-                if allowed is not None and c.agent not in allowed:
+                a = c.agent
+                if allowed is not None and a not in allowed:
                     continue
-                if conflicts[c.agent] & (members - {c.agent}):
+                clash = conflicts.get(a)
+                if clash and any(x != a and x in members for x in clash):
                     continue
                 # The covers this choice leaves to later slots: when they all fall on one
                 # slot, some single later member must reach all of them; the fewer such
                 # members remain, the less this choice is worth.
-                pattern = tuple(c.agent in here for here, _ in pending)
+                pattern = tuple(a in here for here, _ in pending) if pending else ()
                 if pattern not in room:
                     left = [later for (_, later), done in zip(pending, pattern, strict=True)
                             if not done]
@@ -160,7 +163,7 @@ def _flow_pass(problem: Problem, groups: list[Group], cancel: CancelToken | None
                 if n_room == 0:
                     continue
                 penalty = 0 if n_room is None else 2 * big * max(0, 16 - n_room) // 16
-                mine.append((c, big * 4 * g.value * (weight or {}).get(g.id, 1) + c.score - penalty))
+                mine.append((c, worth + c.score - penalty))
             mine.sort(key=lambda cg: -cg[1])
             options.append(mine[:FLOW_ARCS])
         picked = _position_flow(tasks, options, chosen, used, used_res, groups_cap, resources,
