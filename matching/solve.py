@@ -452,11 +452,15 @@ class _Model:
 
 class _Reporter:
     def __init__(self, options: SolveOptions, stage: str, start: float, base: float, span: float,
-                 split: tuple[int, int] | None = None, kept_only: bool = False) -> None:
+                 split: tuple[int, int] | None = None, kept_only: bool = False,
+                 penalty: int = 0) -> None:
         self.options, self.stage, self.start, self.base, self.span = options, stage, start, base, span
         self.kept_only = kept_only
         self.bound = float("nan")
         self.split = split  # (weight, score floor) of a combined objective weight * primary + score
+        # Stage A maximises value - penalty * shortfall (penalty above every value): reported
+        # as the incumbent's value, and the bound on value at its shortfall.
+        self.penalty = penalty
 
     def emit(self, objective: float, bound: float) -> None:
         if self.options.on_progress is None:
@@ -469,6 +473,13 @@ class _Reporter:
             objective, bound = objective - weight * primary, bound - weight * primary
             if bound >= floor + weight:
                 bound = math.nan  # the bound still allows more value: nothing said of the fit
+        elif self.penalty:
+            short = -math.floor(objective / self.penalty)
+            objective += self.penalty * short
+            # The bound on value for solutions with this shortfall; none while the bound still
+            # allows a smaller shortfall (fewer rules unmet), whose value it does not limit.
+            bound = (bound + self.penalty * short
+                     if -math.floor(bound / self.penalty) == short else math.nan)
         elapsed = time.perf_counter() - self.start
         frac = self.base + self.span * min(1.0, elapsed / max(self.options.time_limit, 1e-3))
         self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99),
@@ -827,7 +838,8 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         primary_expr = model.value - big * model.shortfall
         model.hint(warm)
         budget = limit - reserve - (time.perf_counter() - start)
-        reporter = _Reporter(options, "A", start, 0.05, 0.4, kept_only=prepared.pruned > 0)
+        reporter = _Reporter(options, "A", start, 0.05, 0.4, kept_only=prepared.pruned > 0,
+                             penalty=big)
         a_time = max(STAGE_A_SHARE * budget, min(2.0, 0.5 * budget))  # CP-SAT loads ~1 s
         solver, status = _run(model, primary_expr, a_time, options, reporter)
         if status == cp.INFEASIBLE:

@@ -549,3 +549,26 @@ def test_column_pair_arrays_match_their_definition(problem, signed):
                 assert cols.inv_mult[col] == (1.0 / mult if limited else 0.0)
                 col += 1
     assert col == cols.n
+
+
+def test_search_progress_reports_the_matched_value_when_a_rule_cannot_be_met():
+    # A plan asks for 10 of the 12 groups; at most 8 can be matched. Stage A maximises
+    # value - penalty * shortfall; the user is shown the value (8), never the penalised
+    # number, and a bound on it that is no lower.
+    from dataclasses import replace as with_
+
+    from matching.problem import CountRule
+    from matching.solve import SolveOptions, solve
+
+    base = _scarce_leads()
+    problem = with_(base, groups=tuple(with_(g, cluster="P") for g in base.groups),
+                    rules=(CountRule("P", 10),))
+    seen = []
+    solution = solve(problem, SolveOptions(time_limit=5, workers=1, column_budget=40,
+                                           on_progress=seen.append))
+    assert solution.primary == 8
+    searched = [p for p in seen if p.stage == "A"]
+    assert searched
+    for p in searched:
+        assert 0 <= p.objective <= 12
+        assert p.bound != p.bound or p.objective <= p.bound <= 12
