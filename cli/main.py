@@ -193,6 +193,19 @@ def _print_result(doc: dict, run_id: int | None) -> None:
           f"优先级 priority: {doc['matched_priority']:g} (上界 bound {doc['matched_priority_bound']:g})")
     print(f"适配度 fit: {doc['objective']:.1f}  上界 bound: {doc['bound']:.1f}  "
           f"差距 gap: {doc['gap']:.2%}  用时 {doc['seconds']:.1f} s")
+    parts = doc.get("objective_parts") or {}
+    if parts.get("penalties") or parts.get("rematch_rewards"):
+        print(f"  = 联合体适配度 consortia fit {parts['fit']:.1f}"
+              f" − 软目标扣分 soft-goal penalties {-parts['penalties']:.1f}"
+              + (f" + 保留奖励 re-match rewards {parts['rematch_rewards']:.1f}"
+                 if parts.get("rematch_rewards") else ""))
+    goals = {"concentration": "集中度 concentration", "lead_spread": "牵头分散 lead spread"}
+    for p in doc.get("penalties", [])[:8]:
+        print(f"    {goals.get(p['goal'], p['goal'])}: {p['org']} 在 {p['coordinator']} "
+              f"{p['consortia']}/{p['of']} 个联合体（份额上限 share {p['share']:.0%}）"
+              f" −{p['points']:.1f}")
+    if len(doc.get("penalties", [])) > 8:
+        print(f"    … 共 {len(doc['penalties'])} 项 / {len(doc['penalties'])} in all")
     for plan in doc["plans"]:
         mark = "✓" if plan["compliant"] else "✗"
         fields = "、".join(taxonomy().label("fields", f) for f in plan["fields"]) or "—"

@@ -30,7 +30,7 @@ from matching.adapter import (
     slot_key,
 )
 from matching.fit import SCALE, TERM_LABELS, TERMS, Weights, pair_points
-from matching.problem import Assignment, Problem, Solution
+from matching.problem import Assignment, Problem, Solution, concentration_excess
 from matching.solve import Progress, SolveOptions, solve
 
 FORMAT = "scenematch.result"
@@ -87,6 +87,10 @@ class MatchResult:
     unmatched: list[dict[str, Any]]
     plans: list[dict[str, Any]]
     diff: dict[str, Any] | None = None
+    # Soft goals the answer breaks (the objective subtracts their points), and the
+    # re-matching rewards it earns (memberships kept × the change penalty, in points).
+    penalties: list[dict[str, Any]] = field(default_factory=list)
+    rewards: float = 0.0
 
     @property
     def status(self) -> str:
@@ -113,6 +117,13 @@ class MatchResult:
             "solver": {"stages": s.stages, "candidates_kept": s.kept,
                        "candidates_pruned": s.pruned, "rule_shortfall": s.shortfall},
         }
+        # Extension: what the objective is made of (the consortia's fit, less the soft
+        # goals' penalties, plus the re-matching rewards) and which goals were broken.
+        doc["objective_parts"] = {
+            "fit": round(sum(c["fit"] for c in self.consortia), 2),
+            "penalties": round(0.0 - sum(p["points"] for p in self.penalties), 2),
+            "rematch_rewards": round(self.rewards, 2)}
+        doc["penalties"] = self.penalties
         if self.diff is not None:
             doc["diff"] = self.diff
         return doc
@@ -289,7 +300,15 @@ def _solve_and_explain(catalogue: Catalogue, params: MatchParams, problem: Probl
     # the run (0.9 + 0.3 + 0.3 + 0.3 s, in whichever thread allocated next, the GUI's too);
     # freed here by reference counting they cost about 0.1 s.
     index.candidates.clear()
-    return MatchResult(solution, index, params, consortia, unmatched, plans, diff)
+    penalties = [{"goal": e.label, "coordinator": e.cluster, "org": e.agent,
+                  "consortia": e.groups, "of": e.of, "share": e.share,
+                  "points": round(e.penalty * e.excess / SCALE, 2)}
+                 for e in concentration_excess(problem, assignment)]
+    kept = sum(1 for gid, slots in assignment.items() for key, org in slots.items()
+               if (previous or {}).get(gid, {}).get(key) == org)
+    rewards = kept * int(round(params.weights.change_penalty * SCALE)) / SCALE if previous else 0.0
+    return MatchResult(solution, index, params, consortia, unmatched, plans, diff, penalties,
+                       rewards)
 
 
 def _cancelled_before_start(catalogue: Catalogue, params: MatchParams, started: float

@@ -19,7 +19,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 from core.progress import CancelToken
-from matching.problem import Assignment, Candidate, Group, Problem, pair_scores
+from matching.problem import (
+    Assignment,
+    Candidate,
+    Group,
+    Problem,
+    concentration_excess,
+    pair_scores,
+    pair_total,
+)
 from matching.warm_start import _conflicts, _limits, _position_flow, rule_shortfall, rule_weights
 
 POLISH_ARCS = 32  # best allowed candidates per task in a key's flow
@@ -27,11 +35,12 @@ _BIG = 1 << 40  # every group refilled before any gain counts
 
 
 class Scorer:
-    """Scores and checks assignments of ``groups`` exactly as the CP-SAT model counts them."""
+    """Scores and checks assignments of ``groups`` as the objective defines them (term for
+    term as the CP-SAT model counts them, except the concentration penalties, which the
+    model relaxes: see :func:`matching.problem.concentration_excess`)."""
 
     def __init__(self, problem: Problem, groups: list[Group],
-                 keep_bonus: dict[tuple[str, str, str], int] | None = None,
-                 cancel: CancelToken | None = None) -> None:
+                 keep_bonus: dict[tuple[str, str, str], int] | None = None) -> None:
         self.problem = problem
         self.groups = {g.id: g for g in groups}
         self.keep_bonus = keep_bonus or {}
@@ -41,30 +50,6 @@ class Scorer:
         self._slots: dict[tuple[str, str], dict[str, Candidate]] = {}
         self._covers: dict[str, list[dict[str, frozenset[str]]]] = {}
         self._parts: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[int, bool]] = {}
-        # Per concentration and cluster: the agents that could ever exceed their share.
-        self.watched: list[tuple[int, int, str, dict[str, set[str]]]] = []
-        members_of: dict[str, list[Group]] = defaultdict(list)
-        for g in groups:
-            members_of[g.cluster].append(g)
-        for conc in problem.concentrations:
-            share = int(round(conc.max_share * 100))
-            watch: dict[str, set[str]] = {}
-            for cluster, everyone in members_of.items():
-                possible: dict[str, int] = defaultdict(int)
-                for gi, g in enumerate(everyone):
-                    if cancel is not None and gi % 64 == 0:
-                        cancel.raise_if_cancelled()  # nationally 0.4 s for every candidate
-                    if conc.slot_prefix:
-                        for slot in g.slots:
-                            if slot.key.startswith(conc.slot_prefix):
-                                for c in slot.candidates:
-                                    possible[c.agent] += 1
-                    else:
-                        for a in {c.agent for s in g.slots for c in s.candidates}:
-                            possible[a] += 1
-                watch[cluster] = {a for a, n in possible.items()
-                                  if n > 1 and 100 * n > share * len(everyone) + 100}
-            self.watched.append((share, conc.penalty, conc.slot_prefix, watch))
 
     def forget(self) -> None:
         """Drop the lookups built so far (millions of small objects nationally): freed now,
@@ -98,13 +83,9 @@ class Scorer:
     def score(self, assignment: Assignment) -> int:
         """Base scores, candidate scores, pair bonuses (pairs with fixed agents counted per
         present agent, pairs of present agents once) and stability rewards, less
-        concentration penalties — term for term as in the CP-SAT model."""
-        total = 0
-        by_cluster: dict[str, list[str]] = defaultdict(list)
-        for gid, slots in assignment.items():
-            by_cluster[self.groups[gid].cluster].append(gid)
-            total += self.group_part(gid, slots)[0]
-        return total - self.penalties(assignment, by_cluster)
+        concentration penalties (:func:`matching.problem.concentration_excess`)."""
+        total = sum(self.group_part(gid, slots)[0] for gid, slots in assignment.items())
+        return total - self.penalties(assignment)
 
     def group_part(self, gid: str, slots: dict[str, str]) -> tuple[int, bool]:
         """One group's score and whether its own rules hold (slots, candidates, covers,
@@ -122,14 +103,7 @@ class Scorer:
             total += (cand.score if cand else 0) + self.keep_bonus.get((gid, key, agent), 0)
         present = set(slots.values())
         fixed = g.fixed
-        for agent in present:
-            if agent in fixed:
-                continue  # counted from its partners' side, once (as the model does)
-            for other, score in self.pairs.get(agent, {}).items():
-                if other in fixed and other != agent:
-                    total += score
-                elif other in present and agent < other:
-                    total += score
+        total += pair_total(self.pairs, fixed, present)
         members = present | set(fixed)
         ok = ok and not any(self.conflicts[a] & (members - {a}) for a in members)
         ok = ok and all(any(slots.get(k) in agents for k, agents in cover.items())
@@ -139,27 +113,10 @@ class Scorer:
         self._parts[token] = (total, ok)
         return total, ok
 
-    def penalties(self, assignment: Assignment, by_cluster: dict[str, list[str]]) -> int:
+    def penalties(self, assignment: Assignment) -> int:
         """Concentration penalties (an agent may always take one group beyond its share)."""
-        total = 0
-        for share, penalty, prefix, watch in self.watched:
-            for cluster, chosen in by_cluster.items():
-                watched = watch.get(cluster)
-                if not watched:
-                    continue
-                counts: dict[str, int] = defaultdict(int)
-                for gid in chosen:
-                    slots = assignment[gid]
-                    agents = ([a for k, a in slots.items() if k.startswith(prefix)] if prefix
-                              else set(slots.values()))
-                    for a in agents:
-                        if a in watched:
-                            counts[a] += 1
-                for count in counts.values():
-                    over = 100 * count - share * len(chosen) - 100
-                    if over > 0:
-                        total += penalty * (-(-over // 100))
-        return total
+        return sum(e.penalty * e.excess
+                   for e in concentration_excess(self.problem, assignment, self.groups))
 
     def valid(self, assignment: Assignment) -> bool:
         """Every slot, limit, resource, conflict and cover of ``assignment`` holds."""

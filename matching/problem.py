@@ -142,6 +142,70 @@ Assignment = dict[str, dict[str, str]]
 """Selected groups: group id -> slot key -> agent id."""
 
 
+def pair_total(pairs: dict[str, dict[str, int]], fixed: tuple[str, ...] | set[str],
+               present: set[str]) -> int:
+    """A group's pair bonuses (``pairs`` from :func:`pair_scores`): each pair of members
+    in its slots once, and each member with each fixed agent (a fixed agent in a slot is
+    counted from its partners' side only, as the model counts it)."""
+    total = 0
+    for agent in present:
+        if agent in fixed:
+            continue
+        for other, score in pairs.get(agent, {}).items():
+            if other in fixed:
+                total += score
+            elif other in present and agent < other:
+                total += score
+    return total
+
+
+@dataclass(frozen=True)
+class Excess:
+    """An agent over its share in one cluster: ``groups`` of the ``of`` selected groups
+    (in slots of the concentration's prefix, each such slot counted), ``excess`` groups
+    beyond the share plus the one always allowed, each costing ``penalty``."""
+
+    label: str
+    cluster: str
+    agent: str
+    groups: int
+    of: int
+    share: float
+    excess: int
+    penalty: int
+
+
+def concentration_excess(problem: Problem, assignment: Assignment,
+                         groups: dict[str, Group] | None = None) -> list[Excess]:
+    """Every concentration goal ``assignment`` breaks, by the goal's definition: in each
+    cluster, an agent counted in more than ``max_share`` of the selected groups plus one.
+    The score subtracts ``penalty × excess`` for each (the CP-SAT model, to stay small,
+    watches only the agents that could exceed it over the cluster's whole list: a
+    relaxation, whose answers are scored by this definition)."""
+    by_id = groups if groups is not None else {g.id: g for g in problem.groups}
+    by_cluster: dict[str, list[str]] = {}
+    for gid in assignment:
+        by_cluster.setdefault(by_id[gid].cluster, []).append(gid)
+    out: list[Excess] = []
+    for conc in problem.concentrations:
+        share = int(round(conc.max_share * 100))
+        prefix = conc.slot_prefix
+        for cluster, chosen in sorted(by_cluster.items()):
+            counts: dict[str, int] = {}
+            for gid in chosen:
+                slots = assignment[gid]
+                agents = ([a for k, a in slots.items() if k.startswith(prefix)] if prefix
+                          else set(slots.values()))
+                for a in agents:
+                    counts[a] = counts.get(a, 0) + 1
+            for agent, count in sorted(counts.items()):
+                over = 100 * count - share * len(chosen) - 100
+                if over > 0:
+                    out.append(Excess(conc.label, cluster, agent, count, len(chosen),
+                                      conc.max_share, -(-over // 100), conc.penalty))
+    return out
+
+
 @dataclass
 class Solution:
     """What a solve returns. Bounds hold for the whole problem, not only what was kept after pruning."""

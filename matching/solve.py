@@ -47,7 +47,16 @@ from matching.bound import (
 )
 from matching.colgen import generate
 from matching.polish import Scorer, insert, polish
-from matching.problem import Assignment, Group, Problem, Slot, Solution, pair_scores
+from matching.problem import (
+    Assignment,
+    Group,
+    Problem,
+    Slot,
+    Solution,
+    concentration_excess,
+    pair_scores,
+    pair_total,
+)
 from matching.warm_start import best_start, rule_shortfall
 
 
@@ -184,10 +193,7 @@ def prepare(problem: Problem, options: SolveOptions, deadline: float | None = No
     t_insert = time.perf_counter()
     # Before pruning, add the groups the start left out by chains of swaps over every
     # candidate (:func:`matching.polish.insert`).
-    try:
-        scorer = Scorer(problem, cleaned, _keep_bonus(options), options.cancel)
-    except Cancelled:
-        raise _StoppedWithColumns(warm, cols) from None
+    scorer = Scorer(problem, cleaned, _keep_bonus(options))
     before = sum(g.value for g in cleaned if g.id in warm)
     warm = insert(problem, cleaned, warm, scorer=scorer, cancel=options.cancel,
                   deadline=t_insert + INSERT_SHARE * options.time_limit)
@@ -703,6 +709,12 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float,
             # At most (members choose 2) pairs per group, none worth more than the top bonus.
             score_bound += g.base_score + sum(best) + top_bonus * members * (members - 1) // 2
         score = _score_of(problem.groups, assignment)
+    # With the pair bonuses and the concentration penalties, as every answer is scored.
+    pairs = pair_scores(problem)
+    by_id = {g.id: g for g in problem.groups}
+    score += sum(pair_total(pairs, by_id[gid].fixed, set(slots.values()))
+                 for gid, slots in assignment.items() if gid in by_id)
+    score -= sum(e.penalty * e.excess for e in concentration_excess(problem, assignment, by_id))
     stage: dict[str, object] = {"stage": "cancelled", "note": "stopped before the search"}
     return Solution("cancelled", assignment, value, max(value, value_bound), score,
                     max(float(score), score_bound), 0, time.perf_counter() - start, 0, 0, [stage])
@@ -885,11 +897,16 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
             if not prepared.pruned:
                 b_bound = float(solver_b.best_objective_bound)
                 b_optimal = status_b == model.cp.OPTIMAL
+            if prepared.columns is None:  # no polish to score it (see _solve_combined)
+                scored = Scorer(problem, prepared.groups, _keep_bonus(options)).score(assignment)
+                if scored != score:
+                    score, b_optimal = scored, False
             stages.append({"stage": "B", "status": solver_b.status_name(status_b),
                            "objective": score, "bound": float(solver_b.best_objective_bound),
                            "seconds": round(solver_b.wall_time, 3)})
     if score is None:
-        score = _score_of(prepared.groups, stage_a)
+        score = (prepared.scorer
+                 or Scorer(problem, prepared.groups, _keep_bonus(options))).score(stage_a)
     if options.cancel.cancelled:
         raise Cancelled(assignment)  # the user is waiting: trivial bounds, no pricing
     # The search saw only the kept candidates: polish over all of them, same groups.
@@ -1013,6 +1030,11 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
     primary_bound = max(primary, min(primary_bound, model.total_value))
     score_bound = max(float(score), combined_bound - weight * primary_best)
     optimal = status == cp.OPTIMAL
+    # The model watches only the agents that could break a concentration goal over their
+    # cluster's whole list (a relaxation): the answer is scored by the goal's definition.
+    scored = Scorer(problem, prepared.groups, _keep_bonus(options)).score(assignment)
+    if scored != score:
+        score, optimal = scored, False
     if optimal:
         primary_bound = primary  # proven (with the rules' shortfall it is, too)
     stages.append({"stage": "A+B", "status": solver.status_name(status),
@@ -1128,8 +1150,8 @@ def _rules_met(problem: Problem, prepared: Prepared, assignment: Assignment) -> 
 
 
 def _score_of(groups_in: Iterable[Group], assignment: Assignment) -> int:
-    """The unpenalised score of an assignment: base and candidate scores of its groups (used
-    when stage B found nothing better, and for a cancelled run's best start)."""
+    """The base and candidate scores of an assignment, walking the candidates (a run
+    cancelled before the candidate arrays exist adds the pairs and penalties)."""
     total = 0
     groups = {g.id: g for g in groups_in}
     for gid, slots in assignment.items():

@@ -241,6 +241,20 @@ def _fmt(value: Any, pattern: str = "{:.2f}") -> str:
     return "—" if value is None else pattern.format(value)
 
 
+def _penalty_note(doc: dict[str, Any]) -> str:
+    """What the objective adds to the consortia's fit: soft-goal penalties, re-match rewards."""
+    parts = doc.get("objective_parts") or {}
+    notes = []
+    if parts.get("penalties"):
+        n = len(doc.get("penalties", []))
+        notes.append(tr(f"含软目标扣分 {parts['penalties']:.1f}（{n} 项）",
+                        f"incl. soft-goal penalties {parts['penalties']:.1f} ({n})"))
+    if parts.get("rematch_rewards"):
+        notes.append(tr(f"含保留奖励 +{parts['rematch_rewards']:.1f}",
+                        f"incl. re-match rewards +{parts['rematch_rewards']:.1f}"))
+    return (tr("（", " (") + tr("，", ", ").join(notes) + tr("）", ")")) if notes else ""
+
+
 class MatchingView(View):
     """Parameters, Run / Re-match, progress and Cancel, the result tables."""
 
@@ -447,13 +461,6 @@ class MatchingView(View):
                 # priority.
                 bound, objective = float(p.bound) / SCALE, float(p.objective) / SCALE
                 stage = pick(p.stage, STAGE_LABELS)
-                if p.stage == "A" and objective < 0:
-                    # Stage A counts value less a large penalty per missing group or field
-                    # of a plan rule: below zero, some rule is not met yet.
-                    on_progress(p.fraction, tr(f"{stage}：计划规则尚未满足，{p.seconds:.1f} 秒",
-                                               f"{stage}: plan rules not met yet, "
-                                               f"{p.seconds:.1f} s"))
-                    return
                 best = f"{objective:,.1f}"
                 what = (("匹配优先级", "matched priority") if p.stage in ("A", "insert")
                         else ("最优目标", "best"))
@@ -577,10 +584,26 @@ class MatchingView(View):
             list(unmatched), [["", "", u.get("reason", "")] for u in unmatched])
         if not self.running():
             self.status_label.setText(self.summary(doc))
-            self.status_label.setToolTip("")
+            self.status_label.setToolTip(self.penalty_lines(doc, orgs))
         self._show_diff(doc.get("diff"), orgs)
         if self.alternates_for is not None:
             self.show_alternates(*self.alternates_for, switch=False)
+
+    @staticmethod
+    def penalty_lines(doc: dict[str, Any], orgs: dict[str, str]) -> str:
+        """Each soft goal the answer breaks, one per line (the summary's tooltip)."""
+        goals = {"concentration": ("集中度", "concentration"),
+                 "lead_spread": ("牵头分散", "lead spread")}
+        lines = []
+        for p in doc.get("penalties", []):
+            zh, en = goals.get(p["goal"], (p["goal"], p["goal"]))
+            name = orgs.get(p["org"], p["org"])
+            lines.append(tr(
+                f"{zh}：{name} 占 {p['coordinator']} {p['consortia']}/{p['of']} 个联合体"
+                f"（上限 {p['share']:.0%} 加 1 个），扣 {p['points']:.1f} 分",
+                f"{en}: {name} in {p['consortia']} of {p['coordinator']}'s {p['of']} "
+                f"consortia (share {p['share']:.0%} plus one), −{p['points']:.1f}"))
+        return "\n".join(lines)
 
     def summary(self, doc: dict[str, Any]) -> str:
         status = doc.get("status", "")
@@ -591,7 +614,7 @@ class MatchingView(View):
                f"matched {len(doc.get('consortia', []))}/{total} scenes"),
             tr("优先级", "priority") + f" {_fmt(doc.get('matched_priority'), '{:.1f}')}"
             f"/{_fmt(doc.get('matched_priority_bound'), '{:.1f}')}",
-            tr("目标", "objective") + f" {_fmt(doc.get('objective'))}",
+            tr("目标", "objective") + f" {_fmt(doc.get('objective'))}" + _penalty_note(doc),
             tr("上界", "bound") + f" {_fmt(doc.get('bound'))}",
             tr("差距", "gap") + f" {_fmt(doc.get('gap'), '{:.2%}')}",
             tr(f"{doc.get('seconds', 0):.1f} 秒", f"{doc.get('seconds', 0):.1f} s"),

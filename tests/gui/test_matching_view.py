@@ -241,3 +241,17 @@ def test_window_run_updates_the_consortia_view(window, qtbot):
     run_and_wait(matching, qtbot)
     assert consortia.list_model.rowCount() == len(window.session.result["consortia"]) > 0
     assert consortia.current is not None and consortia.chart.bars
+
+
+def test_a_run_that_breaks_a_soft_goal_says_so_beside_the_objective(matching, session, qtbot):
+    # A 5 % share: organisations in two consortia of one plan break it. The summary says
+    # what the objective subtracts; its tooltip names each organisation and plan.
+    matching.weight_spins["concentration_share"].setValue(0.05)
+    doc = run_and_wait(matching, qtbot)
+    assert doc["penalties"]
+    text = matching.status_label.text()
+    assert f"含软目标扣分 {doc['objective_parts']['penalties']:.1f}" in text
+    tip = matching.status_label.toolTip().splitlines()
+    assert len(tip) == len(doc["penalties"])
+    first = doc["penalties"][0]
+    assert session.organization(first["org"]).name in tip[0] and first["coordinator"] in tip[0]

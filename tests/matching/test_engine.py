@@ -480,3 +480,70 @@ def test_a_mid_size_catalogue_is_searched_and_bounded_in_a_short_run():
     assert stages["A"]["status"] != "SKIPPED", stages["A"]
     assert doc["matched_priority"] <= doc["matched_priority_bound"]
     assert doc["objective"] <= doc["bound"] and doc["gap"] < 0.25
+
+
+def _expected_penalties(cat: Catalogue, doc: dict, weights) -> dict[tuple[str, str, str], float]:
+    """The soft goals broken, from the consortia alone: per plan, an organisation in more
+    than share × the plan's matched consortia + 1 (as a member in any slot, or as lead)
+    costs the goal's points per consortium beyond."""
+    coordinator = {s.id: s.coordinator for s in cat.scenes}
+    by_plan: dict[str, list[dict]] = {}
+    for c in doc["consortia"]:
+        by_plan.setdefault(coordinator[c["scene"]], []).append(c)
+    goals = (("concentration", weights.concentration_share, weights.concentration_penalty,
+              lambda m: m["role"] != "user_unit"),
+             ("lead_spread", weights.lead_share, weights.lead_penalty,
+              lambda m: m["role"] in ("maker", "service_provider")))
+    out = {}
+    for goal, share, points, counted in goals:
+        for plan, chosen in by_plan.items():
+            counts: dict[str, int] = {}
+            for c in chosen:
+                for member in {m["org"] for m in c["members"] if counted(m)}:
+                    counts[member] = counts.get(member, 0) + 1
+            for member, n in counts.items():
+                over = n - share * len(chosen) - 1
+                if over > 1e-9:
+                    out[(goal, plan, member)] = math.ceil(over - 1e-9) * points
+    return out
+
+
+def test_the_objective_is_the_fit_less_the_soft_goals_it_breaks():
+    # A 5 % share: every organisation in two consortia of one plan breaks it. The result
+    # lists each broken goal, and the objective is the consortia's fit less their points.
+    from matching.fit import Weights
+
+    demo = demo_catalogue()
+    weights = replace(Weights(), concentration_share=0.05, lead_share=0.05)
+    doc = run(demo, weights=weights)
+    listed = {(p["goal"], p["coordinator"], p["org"]): p["points"] for p in doc["penalties"]}
+    assert listed and listed == _expected_penalties(demo, doc, weights)
+    parts = doc["objective_parts"]
+    assert parts["fit"] == pytest.approx(sum(c["fit"] for c in doc["consortia"]), abs=0.01)
+    assert parts["penalties"] == pytest.approx(-sum(listed.values()), abs=0.01)
+    assert doc["objective"] == pytest.approx(parts["fit"] + parts["penalties"], abs=0.05)
+
+
+def test_a_cancelled_run_scores_its_answer_like_any_other():
+    # Cancelled during the search: the objective still counts the pair bonuses (the
+    # partnership term of the consortia's fit) and the soft goals.
+    from matching.fit import Weights
+
+    demo = demo_catalogue()
+    weights = replace(Weights(), concentration_share=0.05)
+    token = CancelToken()
+
+    def on_progress(p):
+        if p.stage == "B":
+            token.cancel()
+
+    doc = match(demo, MatchParams(time_limit=10, column_budget=600, cancel=token,
+                                  weights=weights, on_progress=on_progress)).to_dict()
+    assert doc["status"] == "cancelled" and doc["consortia"]
+    assert any(c["breakdown"].get("partnership") for c in doc["consortia"])
+    expected = _expected_penalties(demo, doc, weights)
+    assert {(p["goal"], p["coordinator"], p["org"]): p["points"]
+            for p in doc["penalties"]} == expected
+    fit = sum(c["fit"] for c in doc["consortia"])
+    assert doc["objective"] == pytest.approx(fit - sum(expected.values()),
+                                             abs=0.01 * len(doc["consortia"]) + 0.01)
