@@ -223,13 +223,12 @@ def _pair_columns(col_group: np.ndarray, col_slot: np.ndarray, col_agent: np.nda
     n = len(col_agent)
     # Agents named only by pairs or as fixed members get indices after the problem's.
     at = {a: i for i, a in enumerate(agent_ids)}
-    for a, mine in bonus.items():
-        for b in (a, *mine):
-            at.setdefault(b, len(at))
-    for fixed in fixed_of:
-        for f in fixed:
-            at.setdefault(f, len(at))
-    m = len(at)
+    m = len(agent_ids)
+    for name in [b for a, mine in bonus.items() for b in (a, *mine)] + [
+            f for fixed in fixed_of for f in fixed]:
+        if name not in at:
+            at[name] = m
+            m += 1
     # Directed pairs (nonzero) in CSR form by agent.
     src_l, dst_l, val_l = [], [], []
     for a, mine in bonus.items():
@@ -295,7 +294,7 @@ def _pair_columns(col_group: np.ndarray, col_slot: np.ndarray, col_agent: np.nda
     limited = ~(unlimited[col_agent] | is_fixed)
     inv_mult = np.where(limited, 1.0 / mult, 0.0)
     linked = partner_elsewhere | (exact < 0) | (mult > 1) | in_conflict[col_agent]
-    return ub, exact, inv_mult, linked
+    return ub.astype(np.float64), exact.astype(np.float64), inv_mult, linked
 
 
 def _runs(cols_in: np.ndarray, col_slot: np.ndarray, mask: np.ndarray

@@ -35,9 +35,9 @@ _BIG = 1 << 40  # every group refilled before any gain counts
 
 
 class Scorer:
-    """Scores and checks assignments of ``groups`` as the objective defines them (term for
-    term as the CP-SAT model counts them, except the concentration penalties, which the
-    model relaxes: see :func:`matching.problem.concentration_excess`)."""
+    """Scores and checks assignments of ``groups`` as the objective defines them, term for
+    term as the CP-SAT model counts them (concentration penalties:
+    :func:`matching.problem.concentration_excess`)."""
 
     def __init__(self, problem: Problem, groups: list[Group],
                  keep_bonus: dict[tuple[str, str, str], int] | None = None) -> None:

@@ -179,9 +179,8 @@ def concentration_excess(problem: Problem, assignment: Assignment,
                          groups: dict[str, Group] | None = None) -> list[Excess]:
     """Every concentration goal ``assignment`` breaks, by the goal's definition: in each
     cluster, an agent counted in more than ``max_share`` of the selected groups plus one.
-    The score subtracts ``penalty × excess`` for each (the CP-SAT model, to stay small,
-    watches only the agents that could exceed it over the cluster's whole list: a
-    relaxation, whose answers are scored by this definition)."""
+    The score subtracts ``penalty × excess`` for each (the CP-SAT model watches the agents
+    able to break it: one in k groups only if k > share × k + 1)."""
     by_id = groups if groups is not None else {g.id: g for g in problem.groups}
     by_cluster: dict[str, list[str]] = {}
     for gid in assignment:

@@ -406,8 +406,10 @@ class _Model:
                         for agent in group_agents[g.id]:
                             counts[agent].append(self.z[(g.id, agent)])
                 for agent, vs in counts.items():
-                    # An agent may always take one group beyond its share (small plans).
-                    if len(vs) <= 1 or 100 * len(vs) <= share * len(members) + 100:
+                    # An agent may always take one group beyond its share: one in k groups
+                    # can break the goal only if k > share * k + 1 (when just those k are
+                    # selected). Agents that cannot are not watched.
+                    if len(vs) <= 1 or len(vs) * (100 - share) <= 100:
                         continue
                     excess = m.new_int_var(0, len(vs), f"excess[{conc.label},{cluster},{agent}]")
                     m.add(100 * sum(vs) - 100 * excess - share * n <= 100)
@@ -641,6 +643,9 @@ def components(problem: Problem, cancel: CancelToken | None = None) -> list[list
 
 
 def _merge(parts: list[Solution], seconds: float) -> Solution:
+    for p in parts:
+        if p.status == "infeasible":  # a required group of that part: the whole problem
+            return replace(p, seconds=seconds)
     order = ["optimal", "feasible", "timeout", "cancelled"]
     status = max((p.status for p in parts), key=order.index)
     assignment: Assignment = {}
@@ -661,7 +666,7 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     try:
         parts = components(problem, options.cancel)
     except Cancelled:
-        return _cancelled(problem, {}, start)
+        return _cancelled(problem, {}, start, keep_bonus=_keep_bonus(options))
     if len(parts) > 1:
         # Independent parts (e.g. coordinators that share no organisation): solve each with
         # a share of the time in proportion to its candidates.
@@ -686,14 +691,17 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
     except Cancelled as exc:
         partial = exc.partial if isinstance(exc.partial, dict) else {}
         columns = exc.columns if isinstance(exc, _StoppedWithColumns) else None
-        return _cancelled(problem, partial, start, columns)
+        return _cancelled(problem, partial, start, columns, _keep_bonus(options))
 
 
 def _cancelled(problem: Problem, assignment: Assignment, start: float,
-               columns: Columns | None = None) -> Solution:
+               columns: Columns | None = None,
+               keep_bonus: dict[tuple[str, str, str], int] | None = None) -> Solution:
     """What a run cancelled before its search returns: the best start found, with the
     trivial bounds (every group, every slot's best candidate, every pair bonus; with
-    ``columns``, the score bound is the Lagrangian at zero prices, in numpy)."""
+    ``columns``, the score bound is the Lagrangian at zero prices, in numpy). ``keep_bonus``:
+    the re-match rewards (the columns hold them already)."""
+    keep_bonus = keep_bonus or {}
     value = sum(g.value for g in problem.groups if g.id in assignment)
     value_bound = sum(g.value for g in problem.groups)
     if columns is not None:
@@ -704,11 +712,17 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float,
                         default=0)
         score_bound = 0.0
         for g in problem.groups:
-            best = [max(map(_score_of_candidate, s.candidates), default=0) for s in g.slots]
+            if keep_bonus:
+                best = [max((c.score + keep_bonus.get((g.id, s.key, c.agent), 0)
+                             for c in s.candidates), default=0) for s in g.slots]
+            else:
+                best = [max(map(_score_of_candidate, s.candidates), default=0) for s in g.slots]
             members = len(g.slots) + len(g.fixed)
             # At most (members choose 2) pairs per group, none worth more than the top bonus.
             score_bound += g.base_score + sum(best) + top_bonus * members * (members - 1) // 2
-        score = _score_of(problem.groups, assignment)
+        score = _score_of(problem.groups, assignment) + sum(
+            keep_bonus.get((gid, key, agent), 0)
+            for gid, slots in assignment.items() for key, agent in slots.items())
     # With the pair bonuses and the concentration penalties, as every answer is scored.
     pairs = pair_scores(problem)
     by_id = {g.id: g for g in problem.groups}
@@ -774,7 +788,7 @@ def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solutio
     except Cancelled as exc:
         # The arrays are at hand: the trivial bounds in numpy, not by walking every candidate.
         partial = exc.partial if isinstance(exc.partial, dict) else {}
-        return _cancelled(problem, partial, start, prepared.columns)
+        return _cancelled(problem, partial, start, prepared.columns, _keep_bonus(options))
 
 
 def _warm_answer(problem: Problem, prepared: Prepared, options: SolveOptions, start: float,
@@ -897,10 +911,12 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
             if not prepared.pruned:
                 b_bound = float(solver_b.best_objective_bound)
                 b_optimal = status_b == model.cp.OPTIMAL
-            if prepared.columns is None:  # no polish to score it (see _solve_combined)
-                scored = Scorer(problem, prepared.groups, _keep_bonus(options)).score(assignment)
-                if scored != score:
-                    score, b_optimal = scored, False
+            # Scored by the goals' definition (see _solve_combined): B's optimum is a proof
+            # only when the model's relaxed penalties agree with it.
+            scored = (prepared.scorer
+                      or Scorer(problem, prepared.groups, _keep_bonus(options))).score(assignment)
+            if scored != score:
+                score, b_optimal = scored, False
             stages.append({"stage": "B", "status": solver_b.status_name(status_b),
                            "objective": score, "bound": float(solver_b.best_objective_bound),
                            "seconds": round(solver_b.wall_time, 3)})

@@ -572,3 +572,51 @@ def test_search_progress_reports_the_matched_value_when_a_rule_cannot_be_met():
     for p in searched:
         assert 0 <= p.objective <= 12
         assert p.bound != p.bound or p.objective <= p.bound <= 12
+
+
+def test_a_concentration_goal_is_watched_whenever_it_can_be_broken():
+    # X could fill 4 of the plan's 10 groups (4 <= 30 % x 10 + 1, so a watch list over the
+    # whole plan skipped it), but only 5 groups can be matched: X in 4 of 5 breaks the goal
+    # by 2. The best answer keeps X in 2 (20 + 2 x 0 = 20, against 40 - 60 = -20), and
+    # both the combined and the staged search find and prove it.
+    from matching.problem import Concentration
+    from matching.solve import SolveOptions, solve
+
+    groups = [Group(f"g{i}", (Slot("s", (Candidate("X", 10), Candidate(f"Y{i}", 0))),),
+                    cluster="P") for i in range(4)]
+    groups += [Group(f"h{i}", (Slot("s", (Candidate("Z", 0),)),), cluster="P")
+               for i in range(6)]
+    problem = Problem(tuple(groups),
+                      (Agent("X", None), Agent("Z", 1), *(Agent(f"Y{i}", 1) for i in range(4))),
+                      concentrations=(Concentration(0.3, 30, "", "concentration"),))
+    for budget in (60_000, 10):
+        solution = solve(problem, SolveOptions(time_limit=10, workers=1, column_budget=budget))
+        assert solution.primary == 5
+        assert sum(s["s"] == "X" for s in solution.assignment.values()) == 2
+        assert solution.score == 20 and solution.status == "optimal"
+
+
+def test_duplicate_agent_ids_do_not_mix_up_the_pair_arrays():
+    # "ghost" (only in a pair bonus) must not take the index of a real agent.
+    problem = Problem(
+        groups=(Group("g", (Slot("s", (Candidate("C", 5),)),), fixed=("F",)),),
+        agents=(Agent("A"), Agent("A"), Agent("C")),
+        pair_bonuses=(PairBonus("ghost", "F", -10),))
+    cols = build_columns(problem, list(problem.groups))
+    assert cols.pair_fixed.tolist() == [0.0] and cols.pair_fixed.dtype == np.float64
+    assert cols.trivial_bound == 5
+
+
+def test_an_infeasible_part_makes_the_whole_problem_infeasible():
+    # Two independent parts; the first has a required group no choice completes.
+    from matching.solve import SolveOptions, solve
+
+    problem = Problem(
+        (Group("g1", (Slot("s", (Candidate("A", 1),)),), required=True,
+               covers=(Cover("c", (("s", "Q"),)),)),
+         Group("g2", (Slot("s", (Candidate("B", 1), Candidate("C", 2))),
+                      Slot("t", (Candidate("C", 1),))))),
+        (Agent("A"), Agent("B"), Agent("C")))
+    solution = solve(problem, SolveOptions(time_limit=2, workers=1))
+    assert solution.status == "infeasible" and solution.assignment == {}
+    assert "g1" in solution.stages[-1]["note"]

@@ -547,3 +547,30 @@ def test_a_cancelled_run_scores_its_answer_like_any_other():
     fit = sum(c["fit"] for c in doc["consortia"])
     assert doc["objective"] == pytest.approx(fit - sum(expected.values()),
                                              abs=0.01 * len(doc["consortia"]) + 0.01)
+
+
+def test_a_cancelled_rematch_counts_its_rewards_in_the_objective_and_the_bound():
+    # Cancelled in the combined search (no candidate arrays): the kept memberships' rewards
+    # are in the objective, and the bound stays above what the finished re-match reaches.
+    from matching.fit import Weights
+
+    demo = demo_catalogue()
+    weights = replace(Weights(), concentration_share=0.05)
+    base = match(demo, MatchParams(time_limit=5, workers=1, weights=weights)).to_dict()
+    finished = match(demo, MatchParams(time_limit=5, workers=1, weights=weights,
+                                       previous=base)).to_dict()
+    token = CancelToken()
+
+    def on_progress(p):
+        if p.stage == "A+B":
+            token.cancel()
+
+    doc = match(demo, MatchParams(time_limit=6, workers=1, weights=weights, previous=base,
+                                  cancel=token, on_progress=on_progress)).to_dict()
+    assert doc["status"] == "cancelled" and doc["consortia"]
+    parts = doc["objective_parts"]
+    assert parts["rematch_rewards"] > 0
+    assert doc["objective"] == pytest.approx(
+        parts["fit"] + parts["penalties"] + parts["rematch_rewards"],
+        abs=0.01 * len(doc["consortia"]) + 0.01)
+    assert doc["bound"] >= finished["objective"] - 1e-6
