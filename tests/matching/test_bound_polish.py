@@ -549,6 +549,17 @@ def test_column_pair_arrays_match_their_definition(problem, signed):
                 assert cols.inv_mult[col] == (1.0 / mult if limited else 0.0)
                 col += 1
     assert col == cols.n
+    # The same arrays when they are built a few columns at a time (chunks end on groups).
+    import matching.bound as bound_module
+
+    chunk = bound_module.PAIR_CHUNK
+    bound_module.PAIR_CHUNK = 2
+    try:
+        small = build_columns(problem, list(problem.groups))
+    finally:
+        bound_module.PAIR_CHUNK = chunk
+    for name in ("pair_ub", "pair_fixed", "inv_mult", "linked"):
+        assert np.array_equal(getattr(small, name), getattr(cols, name)), name
 
 
 def test_search_progress_reports_the_matched_value_when_a_rule_cannot_be_met():
