@@ -236,8 +236,10 @@ def cmd_match(args: argparse.Namespace) -> int:
         what = "优先级 priority" if p.stage in ("A", "insert") else "适配度 fit"
         bound = f"{p.bound / SCALE:.2f}" if p.bound == p.bound else "—"  # NaN: none known yet
         kept = "（保留候选 kept candidates）" if p.kept_only else ""
+        short = (f" 计划规则尚缺 {p.shortfall} 个场景或领域 / plan rules miss "
+                 f"{p.shortfall} scenes or fields" if p.shortfall else "")
         print(f"[{p.fraction:4.0%}] {p.stage} {what} {p.objective / SCALE:.2f} "
-              f"上界 bound{kept} {bound} {p.seconds:.1f}s", file=sys.stderr, flush=True)
+              f"上界 bound{kept} {bound}{short} {p.seconds:.1f}s", file=sys.stderr, flush=True)
 
     overrides = _parse_weights(args.weight)
     with CatalogueStore.open(args.db, create=False) as store:

@@ -64,7 +64,9 @@ from matching.warm_start import best_start, rule_shortfall
 class Progress:
     """A progress report: stage, best objective and bound so far, seconds elapsed.
 
-    Stage "A" reports the primary objective (summed value less rule shortfall), "insert"
+    Stage "A" reports the summed value of its best answer and the bound on value at that
+    answer's ``shortfall`` (plan-rule groups and tags still missing; NaN while a smaller
+    shortfall is not ruled out), "insert"
     the summed value of the warm start after the insertion (no bound: NaN); stages
     "B", "A+B", "polish", "bound" and "done" report the score (fit points × SCALE) and its
     bound ("polish": NaN, no bound known at that point). ``kept_only``: the bound is CP-SAT's
@@ -77,6 +79,7 @@ class Progress:
     seconds: float
     fraction: float
     kept_only: bool = False
+    shortfall: int = 0
 
 
 @dataclass
@@ -481,7 +484,8 @@ class _Reporter:
             objective, bound = objective - weight * primary, bound - weight * primary
             if bound >= floor + weight:
                 bound = math.nan  # the bound still allows more value: nothing said of the fit
-        elif self.penalty:
+        short = 0
+        if self.split is None and self.penalty:
             short = -math.floor(objective / self.penalty)
             objective += self.penalty * short
             # The bound on value for solutions with this shortfall; none while the bound still
@@ -491,7 +495,7 @@ class _Reporter:
         elapsed = time.perf_counter() - self.start
         frac = self.base + self.span * min(1.0, elapsed / max(self.options.time_limit, 1e-3))
         self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99),
-                                          self.kept_only))
+                                          self.kept_only, short))
 
 
 def _run(model: _Model, objective: Any, time_limit: float, options: SolveOptions,

@@ -462,6 +462,9 @@ class MatchingView(View):
                 bound, objective = float(p.bound) / SCALE, float(p.objective) / SCALE
                 stage = pick(p.stage, STAGE_LABELS)
                 best = f"{objective:,.1f}"
+                if p.shortfall:  # stage A: some plan rule is not met yet
+                    best += tr(f"（计划规则尚缺 {p.shortfall} 个场景或领域）",
+                               f" (plan rules miss {p.shortfall} scenes or fields)")
                 what = (("匹配优先级", "matched priority") if p.stage in ("A", "insert")
                         else ("最优目标", "best"))
                 if bound != bound:  # NaN: no bound known at this point

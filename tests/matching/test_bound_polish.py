@@ -583,6 +583,7 @@ def test_search_progress_reports_the_matched_value_when_a_rule_cannot_be_met():
     for p in searched:
         assert 0 <= p.objective <= 12
         assert p.bound != p.bound or p.objective <= p.bound <= 12
+        assert p.shortfall == 10 - p.objective  # groups the plan still misses
 
 
 def test_a_concentration_goal_is_watched_whenever_it_can_be_broken():
