@@ -247,8 +247,8 @@ def _penalty_note(doc: dict[str, Any]) -> str:
     notes = []
     if parts.get("penalties"):
         n = len(doc.get("penalties", []))
-        notes.append(tr(f"含软目标扣分 {parts['penalties']:.1f}（{n} 项）",
-                        f"incl. soft-goal penalties {parts['penalties']:.1f} ({n})"))
+        notes.append(tr(f"含软目标扣分 {parts['penalties']:.1f}，共 {n} 项",
+                        f"incl. {n} soft-goal penalties, {parts['penalties']:.1f}"))
     if parts.get("rematch_rewards"):
         notes.append(tr(f"含保留奖励 +{parts['rematch_rewards']:.1f}",
                         f"incl. re-match rewards +{parts['rematch_rewards']:.1f}"))
