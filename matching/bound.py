@@ -669,6 +669,9 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
         if ca in at and cb in at:
             conflicts[at[ca]].add(at[cb])
             conflicts[at[cb]].add(at[ca])
+    if cancel is not None and cancel.cancelled:  # stopped already: the relaxed values stand
+        return constant + float(sum(group_sum[gi] for gi in range(len(cols.groups))
+                                    if group_sum[gi] > 0))
     kept = np.flatnonzero(_reduce(cols, adj, share, col_weight))
     cut = np.append(np.searchsorted(kept, cols.slot_start), len(kept))  # slot -> kept range
     first_slot = np.searchsorted(cols.slot_group, np.arange(len(cols.groups)))

@@ -1131,7 +1131,9 @@ def _full_bounds(problem: Problem, prepared: Prepared, primary: int, score: int,
     t1 = time.perf_counter()
     end = max(deadline, time.perf_counter() + 0.5)
     passes = 0
-    if assignment:
+    if cancel is not None and cancel.cancelled:
+        exact = math.inf  # the caller stops at once: the relaxed bound stands
+    elif assignment:
         generated = generate(cols, problem, score_lr, score_lr.bound, assignment,
                              col_weight=1.0, value_weight=0.0, base_weight=1.0,
                              min_value=floor, max_value=value_bound if capped else None,

@@ -632,3 +632,20 @@ def test_an_infeasible_part_makes_the_whole_problem_infeasible():
     solution = solve(problem, SolveOptions(time_limit=2, workers=1))
     assert solution.status == "infeasible" and solution.assignment == {}
     assert "g1" in solution.stages[-1]["note"]
+
+
+@SETTINGS
+@given(problems())
+def test_an_exact_bound_asked_after_a_cancel_returns_at_once_and_still_holds(problem):
+    from core.progress import CancelToken
+
+    cols = build_columns(problem, list(problem.groups))
+    n = len(cols.agent_ids)
+    prices = Lagrangian(0.0, np.zeros(n), np.zeros(n), 0.0, 0)
+    token = CancelToken()
+    token.cancel()
+    stopped = exact_bound(cols, problem, prices, col_weight=1.0, value_weight=0.0,
+                          base_weight=1.0, cancel=token)
+    searched = exact_bound(cols, problem, prices, col_weight=1.0, value_weight=0.0,
+                           base_weight=1.0)
+    assert stopped >= searched - 1e-6 and stopped >= _brute_best(problem) - 1e-6
