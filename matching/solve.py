@@ -394,29 +394,39 @@ class _Model:
                 shortfalls.append(short_t)
         # Soft goals: concentration of agents within a cluster.
         self.penalties: list[tuple[int, Any]] = []
+        negative = 0  # the most the penalties can take away (for the big-M weight)
         for conc in problem.concentrations:
             share = int(round(conc.max_share * 100))
             for cluster, members in by_cluster.items():
                 n = sum(self.x[g.id] for g in members)
                 counts: dict[str, list[Any]] = defaultdict(list)
+                slots_in: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
                 for g in members:
                     if conc.slot_prefix:
                         for slot in g.slots:
                             if slot.key.startswith(conc.slot_prefix):
                                 for c in slot.candidates:
                                     counts[c.agent].append(self.y[(g.id, slot.key, c.agent)])
+                                    slots_in[c.agent][g.id] += 1
                     else:
                         for agent in group_agents[g.id]:
                             counts[agent].append(self.z[(g.id, agent)])
+                            slots_in[agent][g.id] = 1
                 for agent, vs in counts.items():
-                    # An agent may always take one group beyond its share: one in k groups
-                    # can break the goal only if k > share * k + 1 (when just those k are
-                    # selected). Agents that cannot are not watched.
-                    if len(vs) <= 1 or len(vs) * (100 - share) <= 100:
+                    # An agent may always take one group beyond its share. Counted s_g times
+                    # in a selected group g (its slots there), it breaks the goal only if
+                    # sum(100 s_g - share) > 100 over some selected groups: at most the sum
+                    # of the positive terms. Agents that can never break it are not watched.
+                    most = sum(max(0, 100 * s - share) for s in slots_in[agent].values())
+                    if most <= 100:
                         continue
-                    excess = m.new_int_var(0, len(vs), f"excess[{conc.label},{cluster},{agent}]")
+                    top = -(-(most - 100) // 100)  # the largest excess possible
+                    excess = m.new_int_var(0, top, f"excess[{conc.label},{cluster},{agent}]")
                     m.add(100 * sum(vs) - 100 * excess - share * n <= 100)
                     self.penalties.append((conc.penalty, excess))
+                    # A floor far below the real one: the generated provinces prove optimal
+                    # in 1.3 s with it, 2.2 s with the tight sum of penalty × top.
+                    negative += conc.penalty * max(top, len(prepared.groups))
         # Re-matching: each kept membership of the previous run earns its change penalty.
         keep_terms = []
         for gid, slots in (options.previous or {}).items():
@@ -430,7 +440,6 @@ class _Model:
         positive += sum(score for score, _ in self.pairs) + sum(
             options.change_penalty for _ in keep_terms)
         positive += sum(abs(t) for t in _fixed_pair_scores(problem, prepared))
-        negative = sum(p * len(prepared.groups) for p, _ in self.penalties)
         self.score_floor = -int(negative)  # no solution scores lower
         self.score_span = int(positive + negative) + 1
         self.value = sum(g.value * self.x[g.id] for g in prepared.groups)
@@ -723,7 +732,8 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float,
                 best = [max(map(_score_of_candidate, s.candidates), default=0) for s in g.slots]
             members = len(g.slots) + len(g.fixed)
             # At most (members choose 2) pairs per group, none worth more than the top bonus.
-            score_bound += g.base_score + sum(best) + top_bonus * members * (members - 1) // 2
+            score_bound += max(0, g.base_score + sum(best)
+                               + top_bonus * members * (members - 1) // 2)  # or left out
         score = _score_of(problem.groups, assignment) + sum(
             keep_bonus.get((gid, key, agent), 0)
             for gid, slots in assignment.items() for key, agent in slots.items())
@@ -1053,8 +1063,7 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
     primary_bound = max(primary, min(primary_bound, model.total_value))
     score_bound = max(float(score), combined_bound - weight * primary_best)
     optimal = status == cp.OPTIMAL
-    # The model watches only the agents that could break a concentration goal over their
-    # cluster's whole list (a relaxation): the answer is scored by the goal's definition.
+    # Scored by the goals' definition too: the model's penalties must agree for a proof.
     scored = Scorer(problem, prepared.groups, _keep_bonus(options)).score(assignment)
     if scored != score:
         score, optimal = scored, False

@@ -649,3 +649,27 @@ def test_an_exact_bound_asked_after_a_cancel_returns_at_once_and_still_holds(pro
     searched = exact_bound(cols, problem, prices, col_weight=1.0, value_weight=0.0,
                            base_weight=1.0)
     assert stopped >= searched - 1e-6 and stopped >= _brute_best(problem) - 1e-6
+
+
+def test_an_agent_counted_in_several_slots_of_a_group_is_watched_and_bounded():
+    # With a slot prefix, an agent is counted once per slot it fills: A in both lead slots of
+    # the one group is 2 of 1 at a 60 % share (one over the share plus one). The model must
+    # watch it (10 + 10 - 100 against 10 + 0), and a penalty larger than one per group must
+    # not break the value-first order (the group is still selected, at -2000).
+    from matching.problem import Concentration
+    from matching.solve import SolveOptions, solve
+
+    two = Group("g1", (Slot("lead1", (Candidate("A", 10), Candidate("B", 0))),
+                       Slot("lead2", (Candidate("A", 10), Candidate("B", 0)))), cluster="c")
+    problem = Problem((two,), (Agent("A", None), Agent("B", None)),
+                      concentrations=(Concentration(0.6, 100, "lead", "conc"),))
+    solution = solve(problem, SolveOptions(time_limit=5, workers=1))
+    assert solution.status == "optimal" and solution.score == 10
+    assert sorted(solution.assignment["g1"].values()) == ["A", "B"]
+
+    three = Group("g1", tuple(Slot(f"lead{i}", (Candidate("A", 0),)) for i in range(3)),
+                  cluster="c")
+    problem = Problem((three,), (Agent("A", 1),),
+                      concentrations=(Concentration(0.0, 1000, "lead", "conc"),))
+    solution = solve(problem, SolveOptions(time_limit=5, workers=1))
+    assert solution.primary == 1 == solution.primary_bound and solution.score == -2000
