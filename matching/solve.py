@@ -868,7 +868,8 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         stage_a = warm
         a_best, shortfall = primary_of(warm)
         primary = a_best + big * shortfall
-        stages.append({"stage": "A", "status": "SKIPPED", "objective": a_best, "seconds": 0.0,
+        stages.append({"stage": "A", "status": "SKIPPED", "objective": primary,
+                       "shortfall": shortfall, "seconds": 0.0,
                        "note": f"less than {least:.1f} s left for the search: warm start kept"})
     elif len(warm) == len(prepared.groups) and _rules_met(problem, prepared, warm):
         # Every feasible group is matched and every rule met: no search can do better.
@@ -910,9 +911,15 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         # CP-SAT's optimum speaks of the kept candidates: a proof only when none was pruned.
         a_proven = status == cp.OPTIMAL and not prepared.pruned
         if status in (cp.OPTIMAL, cp.FEASIBLE):
-            stages.append({"stage": "A", "status": solver.status_name(status),
-                           "objective": a_best, "bound": int(solver.best_objective_bound + 1e-6),
-                           "seconds": round(solver.wall_time, 3)})
+            # Recorded as the value and the rules' shortfall (stage A maximises value less a
+            # penalty per group or tag missing); the bound, on value at that shortfall.
+            a_bound = int(solver.best_objective_bound + 1e-6)
+            record: dict[str, object] = {"stage": "A", "status": solver.status_name(status),
+                                         "objective": primary, "shortfall": shortfall}
+            if -math.floor(a_bound / big) == shortfall:
+                record["bound"] = a_bound + big * shortfall
+            record["seconds"] = round(solver.wall_time, 3)
+            stages.append(record)
     if options.cancel.cancelled:
         raise Cancelled(stage_a)
     assignment, score = stage_a, None

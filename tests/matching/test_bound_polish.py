@@ -584,6 +584,10 @@ def test_search_progress_reports_the_matched_value_when_a_rule_cannot_be_met():
         assert 0 <= p.objective <= 12
         assert p.bound != p.bound or p.objective <= p.bound <= 12
         assert p.shortfall == 10 - p.objective  # groups the plan still misses
+    # The result's record of stage A says the same.
+    record = next(s for s in solution.stages if s["stage"] == "A")
+    assert record["objective"] == 8 and record["shortfall"] == 2
+    assert record.get("bound", 8) >= 8
 
 
 def test_a_concentration_goal_is_watched_whenever_it_can_be_broken():
