@@ -199,9 +199,10 @@ def _print_result(doc: dict, run_id: int | None) -> None:
               f" − 软目标扣分 soft-goal penalties {-parts['penalties']:.1f}"
               + (f" + 保留奖励 re-match rewards {parts['rematch_rewards']:.1f}"
                  if parts.get("rematch_rewards") else ""))
-    goals = {"concentration": "集中度 concentration", "lead_spread": "牵头分散 lead spread"}
     for p in doc.get("penalties", [])[:8]:
-        print(f"    {goals.get(p['goal'], p['goal'])}: {p['org']} 在 {p['coordinator']} "
+        goal = (f"{taxonomy().label('fit_terms', p['goal'])} "
+                f"{taxonomy().label('fit_terms', p['goal'], 'en')}")
+        print(f"    {goal}: {p['org']} 在 {p['coordinator']} "
               f"{p['consortia']}/{p['of']} 个联合体（份额上限 share {p['share']:.0%}）"
               f" −{p['points']:.1f}")
     if len(doc.get("penalties", [])) > 8:

@@ -98,6 +98,7 @@ class Columns:
     # The score bound at zero prices (every group with each slot's best column), computed
     # once with the arrays: a cancelled run reports it without 0.1-0.2 s of numpy.
     trivial_bound: float = math.nan
+
     @property
     def n(self) -> int:
         """Number of columns."""
@@ -670,8 +671,7 @@ def exact_bound(cols: Columns, problem: Problem, prices: Lagrangian, *, col_weig
             conflicts[at[ca]].add(at[cb])
             conflicts[at[cb]].add(at[ca])
     if cancel is not None and cancel.cancelled:  # stopped already: the relaxed values stand
-        return constant + float(sum(group_sum[gi] for gi in range(len(cols.groups))
-                                    if group_sum[gi] > 0))
+        return constant + float(group_sum[group_sum > 0].sum())
     kept = np.flatnonzero(_reduce(cols, adj, share, col_weight))
     cut = np.append(np.searchsorted(kept, cols.slot_start), len(kept))  # slot -> kept range
     first_slot = np.searchsorted(cols.slot_group, np.arange(len(cols.groups)))

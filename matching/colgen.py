@@ -30,7 +30,7 @@ import numpy as np
 
 from core.progress import CancelToken
 from matching.bound import MASK_BITS, Columns, Lagrangian, exact_bound
-from matching.problem import Assignment, Problem, pair_scores
+from matching.problem import Assignment, Problem, pair_scores, pair_total
 
 NEIGHBOURS = 3  # swaps per slot of the found answer added to the first master
 ALPHA = 0.7  # the weight of the best prices so far in the next ones (the rest: the LP's duals)
@@ -58,10 +58,7 @@ class _Master:
         self.mathopt = mathopt
         self.cols = cols
         self.weights = (col_weight, value_weight, base_weight)
-        at = {a: i for i, a in enumerate(cols.agent_ids)}
-        self.bonus = {at[a]: {at[b]: s for b, s in mine.items() if b in at}
-                      for a, mine in pair_scores(problem).items() if a in at}
-        self.fixed = [{at[f] for f in g.fixed if f in at} for g in cols.groups]
+        self.pairs = pair_scores(problem)
         self.model = mathopt.Model(name="master")
         self.model.objective.is_maximize = True
         self.value_lo = self.model.add_linear_constraint(lb=min_value) if min_value > 0 else None
@@ -80,23 +77,16 @@ class _Master:
             return False
         self.seen.add(key)
         col_weight, value_weight, base_weight = self.weights
-        fixed = self.fixed[gi]
         agents = [int(cols.agent[c]) for c in chosen]
-        score = 0.0
-        first: dict[int, int] = {}
+        # Scored as every answer is: member scores, then the pair bonuses once each.
+        score = float(cols.score[chosen].sum()) + pair_total(
+            self.pairs, cols.groups[gi].fixed, {cols.agent_ids[a] for a in agents})
+        first: dict[int, int] = {}  # each member's first column (it joins the group once)
         loads: dict[int, float] = defaultdict(float)
         for c, a in zip(chosen, agents, strict=True):
-            score += float(cols.score[c])
-            if a not in first:
-                first[a] = c
-                score += float(cols.pair_fixed[c])  # pairs with the fixed agents, once
+            first.setdefault(a, c)
             if cols.load[c]:
                 loads[a] += float(cols.load[c])
-        members = [a for a in first if a not in fixed]
-        for i, a in enumerate(members):
-            mine = self.bonus.get(a)
-            if mine:
-                score += sum(mine.get(b, 0) for b in members[i + 1:])
         value = float(cols.value[gi])
         profit = (col_weight * score + value_weight * value
                   + base_weight * float(cols.base[gi]))

@@ -304,9 +304,9 @@ def _solve_and_explain(catalogue: Catalogue, params: MatchParams, problem: Probl
                   "consortia": e.groups, "of": e.of, "share": e.share,
                   "points": round(e.penalty * e.excess / SCALE, 2)}
                  for e in concentration_excess(problem, assignment)]
-    kept = sum(1 for gid, slots in assignment.items() for key, org in slots.items()
-               if (previous or {}).get(gid, {}).get(key) == org)
-    rewards = kept * int(round(params.weights.change_penalty * SCALE)) / SCALE if previous else 0.0
+    # Each membership kept earns the change penalty, as the solver counts it.
+    rewards = (diff["kept"] * int(round(params.weights.change_penalty * SCALE)) / SCALE
+               if diff is not None else 0.0)
     return MatchResult(solution, index, params, consortia, unmatched, plans, diff, penalties,
                        rewards)
 

@@ -107,7 +107,7 @@ class Prepared:
     warm: Assignment
     columns: Columns | None = None  # the full candidate set, when pruning happened
     prices: Lagrangian | None = None
-    scorer: Scorer | None = None  # exact scoring over every candidate, when pruning happened
+    scorer: Scorer | None = None  # exact scoring (made here when pruning, else by _scorer)
     stages: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -470,6 +470,13 @@ class _Model:
         return out
 
 
+def _value_bound(bound: float, penalty: int, shortfall: int) -> float:
+    """Stage A maximises value - penalty × shortfall (the penalty above every value): its
+    ``bound`` as a bound on the value of answers with ``shortfall``; NaN while it still
+    allows a smaller shortfall (fewer rules unmet), whose value it does not limit."""
+    return bound + penalty * shortfall if -math.floor(bound / penalty) == shortfall else math.nan
+
+
 class _Reporter:
     def __init__(self, options: SolveOptions, stage: str, start: float, base: float, span: float,
                  split: tuple[int, int] | None = None, kept_only: bool = False,
@@ -478,9 +485,7 @@ class _Reporter:
         self.kept_only = kept_only
         self.bound = float("nan")
         self.split = split  # (weight, score floor) of a combined objective weight * primary + score
-        # Stage A maximises value - penalty * shortfall (penalty above every value): reported
-        # as the incumbent's value, and the bound on value at its shortfall.
-        self.penalty = penalty
+        self.penalty = penalty  # stage A: reported as value and shortfall (:func:`_value_bound`)
 
     def emit(self, objective: float, bound: float) -> None:
         if self.options.on_progress is None:
@@ -497,10 +502,7 @@ class _Reporter:
         if self.split is None and self.penalty:
             short = -math.floor(objective / self.penalty)
             objective += self.penalty * short
-            # The bound on value for solutions with this shortfall; none while the bound still
-            # allows a smaller shortfall (fewer rules unmet), whose value it does not limit.
-            bound = (bound + self.penalty * short
-                     if -math.floor(bound / self.penalty) == short else math.nan)
+            bound = _value_bound(bound, self.penalty, short)
         elapsed = time.perf_counter() - self.start
         frac = self.base + self.span * min(1.0, elapsed / max(self.options.time_limit, 1e-3))
         self.options.on_progress(Progress(self.stage, objective, bound, elapsed, min(frac, 0.99),
@@ -805,14 +807,20 @@ def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solutio
         return _cancelled(problem, partial, start, prepared.columns, _keep_bonus(options))
 
 
+def _scorer(problem: Problem, prepared: Prepared, options: SolveOptions) -> Scorer:
+    """The run's exact scoring (pair bonuses, penalties, re-match rewards), made once."""
+    if prepared.scorer is None:
+        prepared.scorer = Scorer(problem, prepared.groups, _keep_bonus(options))
+    return prepared.scorer
+
+
 def _warm_answer(problem: Problem, prepared: Prepared, options: SolveOptions, start: float,
                  stages: list[dict[str, object]]) -> Solution:
     """The search found nothing in time: the warm start is still a valid answer."""
     warm = prepared.warm
     value = sum(g.value for g in prepared.groups if g.id in warm)
     # Counted as the model counts it: pair bonuses, penalties and re-match rewards too.
-    scorer = prepared.scorer or Scorer(problem, prepared.groups, _keep_bonus(options))
-    score = scorer.score(warm)
+    score = _scorer(problem, prepared, options).score(warm)
     shortfall = rule_shortfall(problem, prepared.groups, warm)
     value_bound, score_bound, info = _full_bounds(
         problem, prepared, value, score, time.perf_counter() + 2.0, shortfall=shortfall,
@@ -911,13 +919,13 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         # CP-SAT's optimum speaks of the kept candidates: a proof only when none was pruned.
         a_proven = status == cp.OPTIMAL and not prepared.pruned
         if status in (cp.OPTIMAL, cp.FEASIBLE):
-            # Recorded as the value and the rules' shortfall (stage A maximises value less a
-            # penalty per group or tag missing); the bound, on value at that shortfall.
-            a_bound = int(solver.best_objective_bound + 1e-6)
+            # Recorded as the value and the rules' shortfall, with the bound on value at
+            # that shortfall when there is one.
+            value_bound = _value_bound(int(solver.best_objective_bound + 1e-6), big, shortfall)
             record: dict[str, object] = {"stage": "A", "status": solver.status_name(status),
                                          "objective": primary, "shortfall": shortfall}
-            if -math.floor(a_bound / big) == shortfall:
-                record["bound"] = a_bound + big * shortfall
+            if value_bound == value_bound:  # not NaN
+                record["bound"] = int(value_bound)
             record["seconds"] = round(solver.wall_time, 3)
             stages.append(record)
     if options.cancel.cancelled:
@@ -935,18 +943,16 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
             if not prepared.pruned:
                 b_bound = float(solver_b.best_objective_bound)
                 b_optimal = status_b == model.cp.OPTIMAL
-            # Scored by the goals' definition (see _solve_combined): B's optimum is a proof
-            # only when the model's relaxed penalties agree with it.
-            scored = (prepared.scorer
-                      or Scorer(problem, prepared.groups, _keep_bonus(options))).score(assignment)
+            # Scored as every answer is (see _solve_combined): B's optimum is a proof only
+            # when the model counted the same.
+            scored = _scorer(problem, prepared, options).score(assignment)
             if scored != score:
                 score, b_optimal = scored, False
             stages.append({"stage": "B", "status": solver_b.status_name(status_b),
                            "objective": score, "bound": float(solver_b.best_objective_bound),
                            "seconds": round(solver_b.wall_time, 3)})
     if score is None:
-        score = (prepared.scorer
-                 or Scorer(problem, prepared.groups, _keep_bonus(options))).score(stage_a)
+        score = _scorer(problem, prepared, options).score(stage_a)
     if options.cancel.cancelled:
         raise Cancelled(assignment)  # the user is waiting: trivial bounds, no pricing
     # The search saw only the kept candidates: polish over all of them, same groups.
@@ -954,7 +960,7 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
     t_polish = time.perf_counter()
     cols = prepared.columns
     if cols is not None and not options.cancel.cancelled:
-        scorer = prepared.scorer or Scorer(problem, cols.groups, _keep_bonus(options))
+        scorer = _scorer(problem, prepared, options)
         value_of = {g.id: g.value for g in cols.groups}
 
         def insert_into(answer: Assignment, deadline: float, note: str) -> Assignment:
@@ -1070,8 +1076,9 @@ def _solve_combined(problem: Problem, prepared: Prepared, model: _Model, options
     primary_bound = max(primary, min(primary_bound, model.total_value))
     score_bound = max(float(score), combined_bound - weight * primary_best)
     optimal = status == cp.OPTIMAL
-    # Scored by the goals' definition too: the model's penalties must agree for a proof.
-    scored = Scorer(problem, prepared.groups, _keep_bonus(options)).score(assignment)
+    # Scored as every answer is (the concentration penalties by their definition,
+    # :func:`matching.problem.concentration_excess`): a proof only when the model agrees.
+    scored = _scorer(problem, prepared, options).score(assignment)
     if scored != score:
         score, optimal = scored, False
     if optimal:

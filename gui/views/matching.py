@@ -595,11 +595,9 @@ class MatchingView(View):
     @staticmethod
     def penalty_lines(doc: dict[str, Any], orgs: dict[str, str]) -> str:
         """Each soft goal the answer breaks, one per line (the summary's tooltip)."""
-        goals = {"concentration": ("集中度", "concentration"),
-                 "lead_spread": ("牵头分散", "lead spread")}
         lines = []
         for p in doc.get("penalties", []):
-            zh, en = goals.get(p["goal"], (p["goal"], p["goal"]))
+            zh, en = TERM_LABELS.get(p["goal"], (p["goal"], p["goal"]))
             name = orgs.get(p["org"], p["org"])
             lines.append(tr(
                 f"{zh}：{name} 占 {p['coordinator']} {p['consortia']}/{p['of']} 个联合体"
