@@ -241,6 +241,9 @@ def _fmt(value: Any, pattern: str = "{:.2f}") -> str:
     return "—" if value is None else pattern.format(value)
 
 
+PENALTY_LINES = 15  # soft goals listed in the summary's tooltip
+
+
 def _penalty_note(doc: dict[str, Any]) -> str:
     """What the objective adds to the consortia's fit: soft-goal penalties, re-match rewards."""
     parts = doc.get("objective_parts") or {}
@@ -596,7 +599,8 @@ class MatchingView(View):
     def penalty_lines(doc: dict[str, Any], orgs: dict[str, str]) -> str:
         """Each soft goal the answer breaks, one per line (the summary's tooltip)."""
         lines = []
-        for p in doc.get("penalties", []):
+        penalties = doc.get("penalties", [])
+        for p in penalties[:PENALTY_LINES]:
             zh, en = TERM_LABELS.get(p["goal"], (p["goal"], p["goal"]))
             name = orgs.get(p["org"], p["org"])
             lines.append(tr(
@@ -604,6 +608,8 @@ class MatchingView(View):
                 f"（上限 {p['share']:.0%} 加 1 个），扣 {p['points']:.1f} 分",
                 f"{en}: {name} in {p['consortia']} of {p['coordinator']}'s {p['of']} "
                 f"consortia (share {p['share']:.0%} plus one), −{p['points']:.1f}"))
+        if len(penalties) > PENALTY_LINES:  # a tooltip, not a report: the CLI and JSON list all
+            lines.append(tr(f"…… 共 {len(penalties)} 项", f"… {len(penalties)} in all"))
         return "\n".join(lines)
 
     def summary(self, doc: dict[str, Any]) -> str:

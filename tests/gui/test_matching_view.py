@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from gui import i18n
 from gui.views.consortia import ConsortiaView
-from gui.views.matching import MatchingView
+from gui.views.matching import PENALTY_LINES, MatchingView
 
 RUN_TIMEOUT = 60_000
 
@@ -252,6 +252,17 @@ def test_a_run_that_breaks_a_soft_goal_says_so_beside_the_objective(matching, se
     text = matching.status_label.text()
     assert f"含软目标扣分 {doc['objective_parts']['penalties']:.1f}" in text
     tip = matching.status_label.toolTip().splitlines()
-    assert len(tip) == len(doc["penalties"])
+    listed = min(len(doc["penalties"]), PENALTY_LINES)
+    assert len(tip) == listed + (len(doc["penalties"]) > PENALTY_LINES)
     first = doc["penalties"][0]
     assert session.organization(first["org"]).name in tip[0] and first["coordinator"] in tip[0]
+
+
+def test_the_soft_goal_tooltip_lists_the_first_few_and_says_how_many(qtbot):
+    # 40 goals broken: the tooltip names the first ones and counts them all.
+    penalties = [{"goal": "concentration", "coordinator": "上海市", "org": f"O{i}",
+                  "consortia": 3, "of": 5, "share": 0.3, "points": 30.0} for i in range(40)]
+    tip = MatchingView.penalty_lines({"penalties": penalties}, {"O0": "甲公司"}).splitlines()
+    assert len(tip) == PENALTY_LINES + 1
+    assert tip[0].startswith("集中度惩罚：甲公司 占 上海市 3/5 个联合体") and "扣 30.0 分" in tip[0]
+    assert "40" in tip[-1]
