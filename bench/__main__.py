@@ -78,6 +78,8 @@ def bench_matching(work: Path) -> list[Row]:
         "demo": ("optimal", 30.0, None),
         "province": ("optimal ≤ 2 s", 2.0, None),
         "national": ("gap ≤ 1 % in 60 s, ≤ 3 GB", 60.0, 3072.0),
+        # No target of the issue: what a coordinator's five-minute run reaches.
+        "national-300": ("(a 300 s run) ≤ 300 s, ≤ 3 GB", 300.0, 3072.0),
     }
     ctx = multiprocessing.get_context("spawn")
     for name, (text, limit, memory) in targets.items():
@@ -87,8 +89,10 @@ def bench_matching(work: Path) -> list[Row]:
         ok = r["seconds"] <= limit
         if name in ("demo", "province"):
             ok = ok and r["status"] == "optimal"
-        else:
+        elif name == "national":
             ok = ok and r["gap"] <= 0.01 and (memory is None or r["peak_mb"] <= memory)
+        else:
+            ok = ok and (memory is None or r["peak_mb"] <= memory)
         rows.append((
             f"match {name}", f"{r['scenes']} scenes, {r['orgs']} orgs",
             f"{r['status']}, matched {r['matched']} (priority {r['priority']:g} of ≤ "

@@ -126,6 +126,7 @@ STAGE_A_SHARE = 0.2  # of the search time; the rest goes to stage B (fit)
 # A 250-scene catalogue (48 000 candidates) at 10 s has 4.9 s for the search: searching
 # matched priority 302 against 299 skipping (the rule was 4 s + 1 s per 10 000 candidates).
 MIN_SEARCH = 2.0
+BOUND_GROWTH = 120.0  # seconds of limit beyond which the bounds' time grows with it
 
 
 def _agent_limits(problem: Problem) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
@@ -844,10 +845,15 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
     # 34.4, 33.7, 33.4 M): 24 s of 60, the search skipped for it (it added one scene and
     # nothing to the fit the polish would not find). A 50 000-candidate catalogue: 3.6 s.
     n_cols = prepared.columns.n if prepared.columns is not None else prepared.kept
-    reserve = min(0.4 * limit, 3.0 + 1.2e-5 * n_cols)
-    # Kept for the insertion and the polish after the search, also by size (national: 3 s
-    # and 6 s; a 300-scene catalogue converged in 0.2 s and 0.6 s of the 4.5 s it was given).
-    polish_time = (min(0.1 * limit, 6.0, 1.0 + 3e-6 * n_cols)
+    # Beyond two minutes the passes grow with the limit: nationally at 300 s, 26 s gave
+    # five (33.19 M), 60 s nine (32.93 M, about the Dantzig-Wolfe limit). A fixed share
+    # would take search time from mid-sized catalogues, whose passes converge in seconds.
+    reserve = min(0.4 * limit, 3.0 + 1.2e-5 * n_cols * max(1.0, limit / BOUND_GROWTH))
+    # Kept for the insertions and the polish after the search, also by size (national: 3 s,
+    # 10 s and 6 s; a 300-scene catalogue converged in 0.2 s and 0.6 s of the 4.5 s it was
+    # given). The polish had 6 s less the last insertion's: at 300 s, 0.6-4 s after CP-SAT.
+    last_insert = min(2 * INSERT_AGAIN * limit, 0.5 + 3e-6 * n_cols)
+    polish_time = (min(0.1 * limit, 1.0 + 5e-6 * n_cols + last_insert)
                    + min(INSERT_AGAIN * limit, 0.5 + 1.5e-6 * n_cols))
     warm = prepared.warm
     stages: list[dict[str, object]] = list(prepared.stages)
@@ -940,6 +946,10 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         if status_b in (model.cp.OPTIMAL, model.cp.FEASIBLE):
             assignment = model.assignment(solver_b)
             score = int(round(solver_b.objective_value))
+            # B keeps A's value as a floor, not a ceiling: it may match more (a 400-scene
+            # catalogue reported 485.0 for consortia worth 485.5).
+            best_b, shortfall = primary_of(assignment)
+            primary = best_b + big * shortfall
             if not prepared.pruned:
                 b_bound = float(solver_b.best_objective_bound)
                 b_optimal = status_b == model.cp.OPTIMAL
@@ -986,7 +996,6 @@ def _solve_pruned(problem: Problem, prepared: Prepared, make_model: Callable[[],
         # The polish's last seconds gain little (national: +10 000 of 31.2 M in 12 s); a
         # last insertion after it can place a group its moves freed (national: one scene,
         # 2 468.5 -> 2 469.5, in 5.5 s), so time is kept for that.
-        last_insert = min(2 * INSERT_AGAIN * limit, 0.5 + 3e-6 * n_cols)
         polished = polish(problem, cols.groups, inserted, scorer=scorer,
                           deadline=max(t_polish + 0.5, start + limit - reserve - last_insert),
                           cancel=options.cancel)

@@ -318,6 +318,15 @@ def check_result(catalogue: Catalogue, result: dict[str, Any]) -> list[str]:
 
     out.extend(capacity_violations(catalogue, valid_pairs))
     out.extend(_plan_violations(catalogue, result.get("plans"), [s for s, _ in valid_pairs]))
+    # The extension keys (docs/matching.md): the matched priority is the consortia's.
+    if "matched_priority" in result:
+        summed = sum(s.priority for s, _ in valid_pairs)
+        if abs(result["matched_priority"] - summed) > 1e-6:
+            out.append(f"matched_priority {result['matched_priority']} is not the consortia's "
+                       f"{summed}")
+        if result.get("matched_priority_bound", math.inf) < result["matched_priority"] - 1e-6:
+            out.append(f"matched_priority_bound {result['matched_priority_bound']} is below "
+                       f"matched_priority {result['matched_priority']}")
     return out
 
 
