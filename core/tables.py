@@ -213,7 +213,7 @@ PINS = Table(
         C("scene", "场景编号", required=True),
         C("org", "组织编号", required=True),
         C("role", "角色", K.CODE, required=True, enum=Role, suggest="roles"),
-        C("category", "零部件类别", suggest="component_categories", note="角色为零部件时必填"),
+        C("category", "零部件类别", suggest="component_categories", note="角色为零部件时可填；不填即供应该场景所需的任一类别"),
     ),
     note="人工指定：某组织在某场景中担任某角色",
 )

@@ -567,11 +567,9 @@ def validate(raw: RawCatalogue, existing: Catalogue | None = None) -> Validated:
             problems.append(at(where, "role", f"组织 “{values['org']}” 没有角色 {role.value} / the "
                                               f"organisation does not have this role"))
             continue
-        category = values.get("category")
-        if role is Role.COMPONENT and not category:
-            problems.append(at(where, "category", "零部件固定选择须填写类别 / a component pin needs "
-                                                  "its category"))
-            continue
+        # FORMATS.md: ``category?``. A component pin without one means "supplies one of
+        # the scene's categories" (the matching adapter places it).
+        category = values.get("category") or None
         pins.append(Pin(values["scene"], values["org"], role, category if role is Role.COMPONENT else None))
 
     plans: list[PlanRule] = []

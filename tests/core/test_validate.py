@@ -58,8 +58,6 @@ def test_small_doc_is_valid():
         (lambda d: d["exclusions"][0].update(b="ZZ"), "exclusions[0].b", "unknown organisation"),
         (lambda d: d["pins"][0].update(role="algorithm"), "pins[0].role", "does not have this role"),
         (lambda d: d["pins"][0].update(scene="S404"), "pins[0].scene", "unknown scene"),
-        (lambda d: d["pins"].append({"scene": "S1", "org": "C1", "role": "component"}),
-         "pins[1].category", "category"),
         (lambda d: d["plans"][0].update(kind="city"), "plans[0].kind", "unknown value"),
         (lambda d: d["organizations"][1]["products"][0].update(payload_kg="heavy"),
          "organizations[1].products[0].payload_kg", "expected a number"),
@@ -146,3 +144,23 @@ def test_full_width_letters_fold_but_chinese_punctuation_is_kept():
     maker = result.catalogue.org_by_id()["M1"]
     assert maker.certifications == ("IP54",)
     assert maker.name == "星衡机器人（杭州）有限公司"
+
+
+def test_a_component_pin_without_category_supplies_one_of_the_scenes_categories():
+    # FORMATS.md: a pin's ``category`` is optional. Without one the component supplier is
+    # pinned to whichever of the scene's categories it supplies; it survives storage.
+    from matching.engine import MatchParams, match
+
+    doc = small_doc()
+    doc["exclusions"] = []
+    doc["pins"].append({"scene": "S1", "org": "C1", "role": "component"})
+    catalogue = check(doc).catalogue
+    assert [(p.org, p.role, p.category) for p in catalogue.pins if p.org == "C1"] == [
+        ("C1", Role.COMPONENT, None)]
+    store = CatalogueStore.memory()
+    store.write(catalogue)
+    assert set(store.load().pins) == set(catalogue.pins)
+    result = match(store.load(), MatchParams(time_limit=5)).to_dict()
+    s1 = next(c for c in result["consortia"] if c["scene"] == "S1")
+    assert {"org": "C1", "role": "component", "category": "减速器"} in [
+        {k: m[k] for k in ("org", "role", "category") if k in m} for m in s1["members"]]
