@@ -36,20 +36,24 @@ def default_catalogue_path() -> Path:
 class _Opened:
     """Open ``--db`` for a command; remove it again if this command created it and failed."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, create: bool = True) -> None:
         self.path = Path(path)
-        self.created = not self.path.exists()
+        self.create = create
+        self.created = create and not self.path.exists()
 
     def __enter__(self) -> CatalogueStore:
         from core.lock import CatalogueLock
 
+        if not self.create:
+            # Checked before the lock's sidecar is made: a missing or empty file is refused.
+            CatalogueStore.open(self.path, create=False).close()
         if self.created:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # The command writes: refuse while the GUI has the catalogue open (its copy in memory
         # would go stale), as a second GUI instance is refused.
         self.lock = CatalogueLock.acquire(self.path)
         try:
-            self.store = CatalogueStore.open(self.path)
+            self.store = CatalogueStore.open(self.path, create=self.create)
         except BaseException:
             self.lock.release()
             raise
@@ -167,6 +171,20 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _run_ref(text: str) -> int | str:
+    """A stored run: its id, or ``latest`` (argparse reports anything else)."""
+    if text == "latest":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"'{text}': 应为运行编号或 latest / expected a run id or 'latest'")
+    return value
+
+
 def _parse_weights(items: list[str]) -> dict[str, float]:
     from matching.fit import Weights
 
@@ -181,6 +199,10 @@ def _parse_weights(items: list[str]) -> dict[str, float]:
             out[name] = float(value)
         except ValueError:
             raise CatalogueError(f"--weight {item!r}: 应为 NAME=数字 / expected NAME=NUMBER") from None
+    try:
+        Weights.from_dict({**known, **out}).check()
+    except ValueError as exc:
+        raise CatalogueError(f"--weight: {exc}") from None
     return out
 
 
@@ -191,12 +213,13 @@ def _print_result(doc: dict, run_id: int | None) -> None:
     print(f"状态 status: {doc['status']}（{taxonomy().label('run_statuses', doc['status'])}）  "
           f"匹配 matched: {len(doc['consortia'])}/{total} 个场景  "
           f"优先级 priority: {doc['matched_priority']:g} (上界 bound {doc['matched_priority_bound']:g})")
-    print(f"适配度 fit: {doc['objective']:.1f}  上界 bound: {doc['bound']:.1f}  "
+    print(f"目标 objective: {doc['objective']:.1f}  上界 bound: {doc['bound']:.1f}  "
           f"差距 gap: {doc['gap']:.2%}  用时 {doc['seconds']:.1f} s")
     parts = doc.get("objective_parts") or {}
     if parts.get("penalties") or parts.get("rematch_rewards"):
         print(f"  = 联合体适配度 consortia fit {parts['fit']:.1f}"
-              f" − 软目标扣分 soft-goal penalties {-parts['penalties']:.1f}"
+              + (f" − 软目标扣分 soft-goal penalties {-parts['penalties']:.1f}"
+                 if parts.get("penalties") else "")
               + (f" + 保留奖励 re-match rewards {parts['rematch_rewards']:.1f}"
                  if parts.get("rematch_rewards") else ""))
     for p in doc.get("penalties", [])[:8]:
@@ -222,7 +245,7 @@ def _print_result(doc: dict, run_id: int | None) -> None:
         d = doc["diff"]
         print(f"与上次相比 vs previous run: 保留 kept {d['kept']}，变更 changed {d['changed']}")
         for ch in d["changes"][:20]:
-            print(f"  {ch['scene']} {ch['slot']}: {ch['before']} → {ch['after']}")
+            print(f"  {ch['scene']} {ch['slot']}: {ch['before'] or '—'} → {ch['after'] or '—'}")
     if run_id is not None:
         print(f"已保存为第 {run_id} 次运行 / stored as run {run_id}")
 
@@ -243,51 +266,83 @@ def cmd_match(args: argparse.Namespace) -> int:
               f"上界 bound{kept} {bound}{short} {p.seconds:.1f}s", file=sys.stderr, flush=True)
 
     overrides = _parse_weights(args.weight)
-    with CatalogueStore.open(args.db, create=False) as store:
+    if args.org and not args.explain:
+        raise CatalogueError("--org 须与 --explain 同用 / --org needs --explain SCENE")
+    target = Path(args.json) if args.json else None
+    if target is not None:
+        _check_writable(target)  # before a long run, not after it
+    # A run is stored: refuse while the GUI has the catalogue open, as other writers do.
+    opened = (CatalogueStore.open(args.db, create=False) if args.no_save
+              else _Opened(args.db, create=False))
+    with opened as store:
         catalogue = store.load()
-        if args.explain and args.explain not in catalogue.scene_by_id():
+        scenes = catalogue.scene_by_id()
+        if args.explain and args.explain not in scenes:
             print(f"错误 error: 未知场景 unknown scene {args.explain!r}", file=sys.stderr)
+            return EXIT_INPUT
+        if args.org and args.org not in catalogue.org_by_id():
+            print(f"错误 error: 未知组织 unknown organisation {args.org!r}", file=sys.stderr)
             return EXIT_INPUT
         if args.coordinator and args.coordinator not in catalogue.coordinators():
             known = "、".join(catalogue.coordinators())
             print(f"错误 error: 未知的组织单位 unknown coordinator {args.coordinator!r}; known: {known}",
                   file=sys.stderr)
             return EXIT_INPUT
-        previous = None
+        if (args.explain and args.coordinator
+                and scenes[args.explain].coordinator != args.coordinator):
+            print(f"错误 error: 场景 {args.explain} 属于 {scenes[args.explain].coordinator}，不属于 "
+                  f"{args.coordinator} / scene not in this coordinator's plan", file=sys.stderr)
+            return EXIT_INPUT
+        previous, base_id = None, None
         if args.rematch is not None:
             runs = {r.id: r for r in store.runs()}
             if not runs:
                 print("错误 error: 没有可供对比的运行 / no stored run to re-match against",
                       file=sys.stderr)
                 return EXIT_INPUT
-            base_id = max(runs) if args.rematch == "latest" else int(args.rematch)
+            base_id = max(runs) if args.rematch == "latest" else args.rematch
             if base_id not in runs:
                 print(f"错误 error: 没有第 {base_id} 次运行 / no run {base_id}", file=sys.stderr)
                 return EXIT_INPUT
             previous = runs[base_id].result
         weights = Weights.from_dict({**Weights().as_dict(), **overrides})
         params = MatchParams(time_limit=args.time_limit, coordinator=args.coordinator,
-                             weights=weights, previous=previous, on_progress=progress)
+                             weights=weights, previous=previous, previous_run=base_id,
+                             on_progress=progress)
         result = match(catalogue, params)
         doc = result.to_dict()
+        if target is not None:
+            # Written before the run is stored: a write that fails stores nothing.
+            from core.json_io import write_text_atomic
+
+            try:
+                write_text_atomic(target, json.dumps(doc, ensure_ascii=False, indent=1))
+            except OSError as exc:
+                raise CatalogueError(f"{target}: 无法写入 cannot write ({exc.strerror or exc}); "
+                                     f"运行未保存 / the run was not stored") from None
         run_id: int | None = None
         if not args.no_save:
             run_id = store.save_run(coordinator=args.coordinator, status=doc["status"],
                                     objective=doc["objective"], bound=doc["bound"], gap=doc["gap"],
                                     seconds=doc["seconds"], params=params.as_dict(), result=doc)
-    if args.json:
-        from core.json_io import write_text_atomic
-
-        write_text_atomic(Path(args.json), json.dumps(doc, ensure_ascii=False, indent=1))
     _print_result(doc, run_id)
     if args.explain:
-        if args.explain not in result.index.scenes:
-            print(f"错误 error: 场景 {args.explain} 不属于 {args.coordinator} / scene not in this "
-                  f"coordinator's plan", file=sys.stderr)
-            return EXIT_INPUT
         print()
         print(explain(result, args.explain, args.org))
     return EXIT_OK
+
+
+def _check_writable(target: Path) -> None:
+    """Refuse an output path that cannot be written (a folder, a missing or read-only one)."""
+    import os
+
+    if target.is_dir():
+        raise CatalogueError(f"{target} 是文件夹 / is a folder, not a file")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CatalogueError(f"{target}: 文件夹不存在 / no such folder {folder}")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise CatalogueError(f"{target}: 无写入权限 / not writable")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -299,7 +354,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for r in runs:
         matched = len(r.result.get("consortia", []))
         print(f"{r.id:>4}  {r.created}  {r.status:<9} {r.coordinator or '全部 all':<16} "
-              f"matched {matched:>5}  fit {r.objective or 0:10.1f}  gap {r.gap or 0:.2%}  "
+              f"matched {matched:>5}  目标 objective {r.objective or 0:10.1f}  gap {r.gap or 0:.2%}  "
               f"{r.seconds:.1f}s")
     return EXIT_OK
 
@@ -317,13 +372,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(cmp, ensure_ascii=False, indent=1))
         return EXIT_OK
-    o, m, d = cmp["objective"], cmp["matched"], cmp["memberships"]
+    o, f, m, d = cmp["objective"], cmp["fit"], cmp["matched"], cmp["memberships"]
     print(f"运行 run {args.a} → {args.b}: 匹配 matched {m['before']} → {m['after']}，"
-          f"适配度 fit {o['before']} → {o['after']}")
+          f"目标 objective {o['before']} → {o['after']}，联合体适配度 consortia fit "
+          f"{f['before']} → {f['after']}")
+    if cmp["scope"]["only_before"] or cmp["scope"]["only_after"]:
+        print(f"范围不同 the runs cover different scenes: 仅比较共同的 {cmp['scope']['both']} 个场景 / "
+              f"only the {cmp['scope']['both']} scenes both cover are compared "
+              f"(仅前者 only in {args.a}: {cmp['scope']['only_before']}，"
+              f"仅后者 only in {args.b}: {cmp['scope']['only_after']})")
     print(f"成员 memberships: 保留 kept {d['kept']}，变更 changed {d['changed']}；新增场景 added "
           f"{', '.join(d['scenes_added']) or '—'}；移除场景 removed {', '.join(d['scenes_removed']) or '—'}")
     for ch in d["changes"]:
-        print(f"  {ch['scene']} {ch['slot']}: {ch['before']} → {ch['after']}")
+        print(f"  {ch['scene']} {ch['slot']}: {ch['before'] or '—'} → {ch['after'] or '—'}")
     return EXIT_OK
 
 
@@ -434,7 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="write the scenematch.result document")
     p.add_argument("--explain", metavar="SCENE", help="print this scene's consortium and alternates")
     p.add_argument("--org", metavar="ORG", help="with --explain: why this organisation is (not) in it")
-    p.add_argument("--rematch", metavar="RUN", help="stay close to a stored run (id or 'latest')")
+    p.add_argument("--rematch", metavar="RUN", type=_run_ref,
+                   help="stay close to a stored run (id or 'latest')")
     p.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
                    help="override a fit weight, e.g. --weight locality=30 (repeatable)")
     p.add_argument("--no-save", action="store_true", help="do not store the run in the catalogue")
@@ -485,7 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args.func = cmd_gui
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader gone (`runs | head`) is heard here, not at exit
+        return code
     except InputError as exc:
         print(exc.report(), file=sys.stderr)
         errors = sum(not p.warning for p in exc.problems)
@@ -498,6 +562,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, Cancelled):
         print("已取消 cancelled", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader stopped reading (`scenematch runs | head`): not an error of ours. The
+        # rest of the output goes nowhere, so the interpreter's flush at exit cannot fail.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception:
         traceback.print_exc()
         print("内部错误 internal error: please report it with the file you used", file=sys.stderr)

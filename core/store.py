@@ -176,6 +176,8 @@ class CatalogueStore:
         if path.exists() and path.is_dir():
             raise CatalogueError(f"{path} 是文件夹，不是目录文件 / is a folder, not a catalogue file")
         is_new = not path.exists() or path.stat().st_size == 0
+        if is_new and not create:  # an empty file (a truncated copy, a stray touch)
+            raise CatalogueError(f"{path.name} 是空文件，不是目录文件 / is empty, not a catalogue")
         if not is_new:
             with open(path, "rb") as fh:
                 if fh.read(16) != b"SQLite format 3\x00":

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import gc
 import heapq
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.model import LEAD_ROLES, Catalogue, Role
+from core.model import LEAD_ROLES, Catalogue, PlanChoice, Role
 from core.plan_rules import default_rule
 from core.progress import Cancelled, CancelToken
 from matching.adapter import (
@@ -47,7 +48,8 @@ class MatchParams:
     workers: int | None = None
     seed: int = 0
     column_budget: int = 60_000
-    previous: dict[str, Any] | None = None  # a result document to stay close to
+    previous: dict[str, Any] | None = None  # a result document to stay close to …
+    previous_run: int | None = None  # … and the stored run it came from, when known
     on_progress: Callable[[Progress], None] | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
 
@@ -57,10 +59,13 @@ class MatchParams:
             "time_limit": self.time_limit,
             "coordinator": self.coordinator,
             "weights": self.weights.as_dict(),
-            "workers": self.workers,
+            # The worker count the search used: with more than one, CP-SAT's parallel search
+            # may return another answer of the same quality on a second run.
+            "workers": self.workers or max(1, os.cpu_count() or 1),
             "seed": self.seed,
             "column_budget": self.column_budget,
             "rematch": self.previous is not None,
+            "rematch_of": self.previous_run,
         }
 
 
@@ -119,9 +124,13 @@ class MatchResult:
         }
         # Extension: what the objective is made of (the consortia's fit, less the soft
         # goals' penalties, plus the re-matching rewards) and which goals were broken.
+        # The fit as the solver counts it (each member's points in hundredths), so the parts
+        # sum to the objective; the consortia's own fits are unrounded and their total can
+        # differ by those roundings (measured: up to 0.3 points over 364 consortia).
+        penalties = round(0.0 - sum(p["points"] for p in self.penalties), 2)
         doc["objective_parts"] = {
-            "fit": round(sum(c["fit"] for c in self.consortia), 2),
-            "penalties": round(0.0 - sum(p["points"] for p in self.penalties), 2),
+            "fit": round(doc["objective"] - penalties - self.rewards, 2),
+            "penalties": penalties,
             "rematch_rewards": round(self.rewards, 2)}
         doc["penalties"] = self.penalties
         if self.diff is not None:
@@ -213,7 +222,7 @@ def _unmatched_reason(index: Index, scene_id: str, assignment: Assignment,
             detail = "、".join(
                 f"{org}（{groups[org]}/{index.orgs[org].max_consortia} 个联合体"
                 + (f"，{robots[org]}/{index.orgs[org].robot_capacity} 台" if key == LEAD else "")
-                + "）" for org in cands[:6])
+                + "）" for org in cands[:6]) + ("…" if len(cands) > 6 else "")
             blocked.append(f"{key}：全部 {len(cands)} 个符合条件的组织已满负荷 {detail} / every eligible "
                            f"organisation for {key} is at capacity")
     if blocked:
@@ -228,6 +237,7 @@ EXPLAIN_SECONDS_PER_SCENE = 0.0003
 def match(catalogue: Catalogue, params: MatchParams | None = None) -> MatchResult:
     """Choose scenes and form one complete, valid consortium per chosen scene."""
     params = params or MatchParams()
+    params.weights.check()  # ValueError: a negative weight, a share outside 0..1
     started = time.perf_counter()
     # A run builds millions of long-lived objects (national scale: 1.9 million candidates)
     # and frees them by reference counting; the cycle collector only rescans them, again and
@@ -287,10 +297,19 @@ def _solve_and_explain(catalogue: Catalogue, params: MatchParams, problem: Probl
         consortia.append({"scene": scene_id, "fit": round(sum(breakdown.values()), 2),
                           "members": members, "breakdown": breakdown, "alternates": alternates})
     cancelled = solution.status == "cancelled"
+    if cancelled:
+        general = "运行已取消，取消前未匹配 / not matched before the run was cancelled"
+    elif solution.status == "infeasible":
+        required = sorted(sid for sid, sc in index.scenes.items()
+                          if sc.plan is PlanChoice.REQUIRE)
+        listed = "、".join(required[:10]) + ("…" if len(required) > 10 else "")
+        general = (f"必选场景（{listed}）无法同时组建联合体，本次未匹配任何场景；请取消其中一些的“必选” / "
+                   f"the required scenes ({listed}) cannot all get a consortium together, so "
+                   f"nothing was matched; un-require some of them")
     unmatched = [
-        {"scene": sid, "reason": (index.infeasible[sid] if sid in index.infeasible else
-                                  "运行已取消，取消前未匹配 / not matched before the run was cancelled")
-         if cancelled else _unmatched_reason(index, sid, assignment, usage)}
+        {"scene": sid, "reason": (index.infeasible[sid] if sid in index.infeasible else general)
+         if cancelled or solution.status == "infeasible"
+         else _unmatched_reason(index, sid, assignment, usage)}
         for sid in sorted(index.scenes) if sid not in assignment
     ]
     plans = plan_entries(catalogue, index, assignment, unmatched)
@@ -450,19 +469,35 @@ def why_not(result: MatchResult, scene_id: str, org_id: str) -> str:
 
 
 def compare_results(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Two result documents side by side: membership changes, fit per scene, totals."""
-    diff = diff_assignments(members_to_assignment(before["consortia"]),
-                            members_to_assignment(after["consortia"]))
-    fit_a = {c["scene"]: c["fit"] for c in before["consortia"]}
-    fit_b = {c["scene"]: c["fit"] for c in after["consortia"]}
+    """Two result documents side by side: membership changes, fit per scene, totals.
+
+    Runs of different scope (one coordinator's plan against every plan) are compared on the
+    scenes both cover: the others were not left out, only not asked about."""
+    def scope(doc: dict[str, Any]) -> set[str]:
+        return {c["scene"] for c in doc["consortia"]} | {u["scene"] for u in doc["unmatched"]}
+
+    in_a, in_b = scope(before), scope(after)
+    both = in_a & in_b
+    diff = diff_assignments(
+        {s: v for s, v in members_to_assignment(before["consortia"]).items() if s in both},
+        {s: v for s, v in members_to_assignment(after["consortia"]).items() if s in both})
+    fit_a = {c["scene"]: c["fit"] for c in before["consortia"] if c["scene"] in both}
+    fit_b = {c["scene"]: c["fit"] for c in after["consortia"] if c["scene"] in both}
     fits = [
         {"scene": s, "before": fit_a.get(s), "after": fit_b.get(s),
          "delta": round((fit_b.get(s) or 0) - (fit_a.get(s) or 0), 2)}
         for s in sorted(set(fit_a) | set(fit_b)) if fit_a.get(s) != fit_b.get(s)
     ]
+
+    def fit(doc: dict[str, Any]) -> float:  # the consortia's, without penalties or rewards
+        return round(sum(c["fit"] for c in doc["consortia"]), 2)
+
     return {
         "objective": {"before": before.get("objective"), "after": after.get("objective")},
+        "fit": {"before": fit(before), "after": fit(after)},
         "matched": {"before": len(before["consortia"]), "after": len(after["consortia"])},
+        "scope": {"both": len(both), "only_before": len(in_a - in_b),
+                  "only_after": len(in_b - in_a)},
         "memberships": diff,
         "fit_changes": fits,
     }

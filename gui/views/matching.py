@@ -451,6 +451,7 @@ class MatchingView(View):
         previous = self.session.result if rematch else None
         if rematch and not previous:
             return None
+        previous_run = self.session.run_id if rematch else None
         catalogue = self.session.catalogue
         time_limit = float(self.time_limit.value())
         coordinator = self.coordinator.currentData()
@@ -487,7 +488,8 @@ class MatchingView(View):
                     f"{p.seconds:.1f} s"))
 
             params = MatchParams(time_limit=time_limit, coordinator=coordinator, weights=weights,
-                                 previous=previous, on_progress=progress, cancel=cancel)
+                                 previous=previous, previous_run=previous_run,
+                                 on_progress=progress, cancel=cancel)
             on_progress(0.0, tr("正在建立模型…", "Building the model…"))
             return match(catalogue, params)
 
