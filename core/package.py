@@ -24,6 +24,7 @@ import re
 import shutil
 import stat
 import tempfile
+import uuid
 import zipfile
 import zlib
 from collections import Counter
@@ -326,8 +327,8 @@ def build_package(store: CatalogueStore, coordinator: str, out: str | Path, *,
         cancel.raise_if_cancelled()
         on_progress(0.9, f"写入 writing {out.name}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_zip = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-        os.close(fd)
+        # Named, not mkstemp'd: the package gets the usual permissions (umask), not 0600.
+        tmp_zip = str(out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp"))
         try:
             stamp = created.astimezone().timetuple()[:6]
             with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as zf:

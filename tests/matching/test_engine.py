@@ -18,6 +18,7 @@ from core.model import Catalogue, Exclusion, Partnership, Pin, PlanKind, PlanRul
 from core.progress import CancelToken
 from core.validate import validate
 from matching.engine import MatchParams, compare_results, match
+from matching.engine import explain as engine_explain
 from tests.conftest import org, scene
 from tests.matching.oracle import check_result
 
@@ -362,6 +363,11 @@ def test_cli_runs_and_compare_across_scopes(tmp_path, run_cli):
             "--rematch", "1", "--json", tmp_path / "r.json", check=True)
     params = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["params"]
     assert params["rematch_of"] == 1 and params["workers"] >= 1  # enough to run it again
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)  # the result is shared like any file the user writes, not kept 0600
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask
     cmp = json.loads(run_cli("compare", "--db", db, "1", "2", "--json", check=True).stdout)
     assert cmp["scope"] == {"both": 30, "only_before": 15, "only_after": 0}
     assert cmp["memberships"]["scenes_removed"] == []
@@ -375,6 +381,24 @@ def test_cli_runs_and_compare_across_scopes(tmp_path, run_cli):
     proc.stdout.close()
     err = proc.stderr.read().decode("utf-8", "replace")
     assert proc.wait(timeout=120) == 0 and "internal error" not in err, err
+
+
+def test_required_scenes_that_cannot_all_be_matched_are_named():
+    # S031-S035 compete for the same two leads: requiring all of them is infeasible, and
+    # every scene says so (not "competes with the chosen scenes": none was chosen).
+    from core.model import PlanChoice
+
+    demo = demo_catalogue()
+    required = {"S031", "S032", "S033", "S034", "S035"}
+    cat = replace(demo, scenes=tuple(replace(s, plan=PlanChoice.REQUIRE) if s.id in required
+                                     else s for s in demo.scenes))
+    result = match(cat, MatchParams(time_limit=10))
+    doc = result.to_dict()
+    assert doc["status"] == "infeasible" and doc["consortia"] == []
+    reasons = {u["reason"] for u in doc["unmatched"]}
+    assert len(reasons) == 1
+    assert "S031、S032、S033、S034、S035" in reasons.pop()
+    assert "cannot all get a consortium together" in engine_explain(result, "S031")
 
 
 def test_pin_names_the_lead_role_taken():
