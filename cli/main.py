@@ -22,8 +22,16 @@ from core.store import CatalogueStore
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+def _err(text: str) -> None:
+    """Progress on stderr: a reader gone (``2>&1 | head``) must not stop the work."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (BrokenPipeError, AttributeError, ValueError):  # closed, or no stderr (GUI build)
+        pass
+
+
 def _stderr_progress(fraction: float, message: str) -> None:
-    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+    _err(f"[{fraction:4.0%}] {message}")
 
 
 def default_catalogue_path() -> Path:
@@ -45,8 +53,9 @@ class _Opened:
         from core.lock import CatalogueLock
 
         if not self.create:
-            # Checked before the lock's sidecar is made: a missing or empty file is refused.
-            CatalogueStore.open(self.path, create=False).close()
+            # Before the lock's sidecar is made: a missing, empty or foreign file is refused
+            # (header only: the real open, migrations included, happens under the lock).
+            CatalogueStore.check_file(self.path)
         if self.created:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # The command writes: refuse while the GUI has the catalogue open (its copy in memory
@@ -60,9 +69,14 @@ class _Opened:
         return self.store
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        self.store.close()
-        self.lock.release()
-        if exc_type is not None and self.created:
+        try:
+            self.store.close()
+        finally:
+            self.lock.release()
+        # A reader gone while the command reports (`import ... | head`) is no failure: the
+        # work is done and stored.
+        failed = exc_type is not None and not issubclass(exc_type, BrokenPipeError)
+        if failed and self.created:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
 
@@ -262,8 +276,8 @@ def cmd_match(args: argparse.Namespace) -> int:
         kept = "（保留候选 kept candidates）" if p.kept_only else ""
         short = (f" 计划规则尚缺 {p.shortfall} 个场景或领域 / plan rules miss "
                  f"{p.shortfall} scenes or fields" if p.shortfall else "")
-        print(f"[{p.fraction:4.0%}] {p.stage} {what} {p.objective / SCALE:.2f} "
-              f"上界 bound{kept} {bound}{short} {p.seconds:.1f}s", file=sys.stderr, flush=True)
+        _err(f"[{p.fraction:4.0%}] {p.stage} {what} {p.objective / SCALE:.2f} "
+             f"上界 bound{kept} {bound}{short} {p.seconds:.1f}s")
 
     overrides = _parse_weights(args.weight)
     if args.org and not args.explain:
@@ -271,6 +285,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     target = Path(args.json) if args.json else None
     if target is not None:
         _check_writable(target)  # before a long run, not after it
+        if target.resolve() == Path(args.db).resolve():
+            raise CatalogueError(f"--json {target}: 这是目录文件本身 / is the catalogue itself")
     # A run is stored: refuse while the GUI has the catalogue open, as other writers do.
     opened = (CatalogueStore.open(args.db, create=False) if args.no_save
               else _Opened(args.db, create=False))
@@ -373,8 +389,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps(cmp, ensure_ascii=False, indent=1))
         return EXIT_OK
     o, f, m, d = cmp["objective"], cmp["fit"], cmp["matched"], cmp["memberships"]
-    print(f"运行 run {args.a} → {args.b}: 匹配 matched {m['before']} → {m['after']}，"
-          f"目标 objective {o['before']} → {o['after']}，联合体适配度 consortia fit "
+    print(f"运行 run {args.a} → {args.b}: 目标 objective {o['before']} → {o['after']}")
+    print(f"匹配 matched {m['before']} → {m['after']}，联合体适配度 consortia fit "
           f"{f['before']} → {f['after']}")
     if cmp["scope"]["only_before"] or cmp["scope"]["only_after"]:
         print(f"范围不同 the runs cover different scenes: 仅比较共同的 {cmp['scope']['both']} 个场景 / "
@@ -548,7 +564,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.func = cmd_gui
     try:
         code = int(args.func(args))
-        sys.stdout.flush()  # a reader gone (`runs | head`) is heard here, not at exit
+        if sys.stdout is not None:  # None in the windowed build
+            sys.stdout.flush()  # a reader gone (`runs | head`) is heard here, not at exit
         return code
     except InputError as exc:
         print(exc.report(), file=sys.stderr)
@@ -565,10 +582,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader stopped reading (`scenematch runs | head`): not an error of ours. The
         # rest of the output goes nowhere, so the interpreter's flush at exit cannot fail.
+        import contextlib
         import os
 
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
         return EXIT_OK
     except Exception:
         traceback.print_exc()

@@ -171,20 +171,11 @@ class CatalogueStore:
         nothing is migrated and :class:`CatalogueError` is raised.
         """
         path = Path(path)
-        if not path.exists() and not create:
-            raise CatalogueError(f"目录文件不存在 / no catalogue at {path}")
         if path.exists() and path.is_dir():
             raise CatalogueError(f"{path} 是文件夹，不是目录文件 / is a folder, not a catalogue file")
         is_new = not path.exists() or path.stat().st_size == 0
-        if is_new and not create:  # an empty file (a truncated copy, a stray touch)
-            raise CatalogueError(f"{path.name} 是空文件，不是目录文件 / is empty, not a catalogue")
-        if not is_new:
-            with open(path, "rb") as fh:
-                if fh.read(16) != b"SQLite format 3\x00":
-                    raise CatalogueError(
-                        f"{path.name} 不是 SceneMatch 目录文件（不是 SQLite 数据库） / "
-                        f"is not a SceneMatch catalogue (not an SQLite database)"
-                    )
+        if not is_new or not create:
+            cls.check_file(path)
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(str(path), check_same_thread=False)
@@ -203,6 +194,25 @@ class CatalogueStore:
                 conn.close()
             raise
         return store
+
+    @staticmethod
+    def check_file(path: str | Path) -> None:
+        """Raise :class:`CatalogueError` unless ``path`` is a file that may hold a catalogue:
+        it exists, is not a folder, is not empty, and starts as an SQLite database does.
+        Cheap (the header only): a command checks this before taking the lock."""
+        path = Path(path)
+        if not path.exists():
+            raise CatalogueError(f"目录文件不存在 / no catalogue at {path}")
+        if path.is_dir():
+            raise CatalogueError(f"{path} 是文件夹，不是目录文件 / is a folder, not a catalogue file")
+        if path.stat().st_size == 0:  # a truncated copy, a stray touch
+            raise CatalogueError(f"{path.name} 是空文件，不是目录文件 / is empty, not a catalogue")
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise CatalogueError(
+                    f"{path.name} 不是 SceneMatch 目录文件（不是 SQLite 数据库） / "
+                    f"is not a SceneMatch catalogue (not an SQLite database)"
+                )
 
     @classmethod
     def memory(cls) -> CatalogueStore:

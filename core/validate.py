@@ -554,6 +554,7 @@ def validate(raw: RawCatalogue, existing: Catalogue | None = None) -> Validated:
                 exclusions.append(Exclusion(a, b, values.get("reason", "")))
 
     pins: list[Pin] = []
+    pinned_slots: dict[tuple[str, Role, str | None], str] = {}  # one organisation per slot
     for values, where in typed["pins"]:
         if values["scene"] in broken["scenes"]:
             continue
@@ -570,6 +571,16 @@ def validate(raw: RawCatalogue, existing: Catalogue | None = None) -> Validated:
         # FORMATS.md: ``category?``. A component pin without one means "supplies one of
         # the scene's categories" (the matching adapter places it).
         category = values.get("category") or None
+        slot = (values["scene"], role, category if role is Role.COMPONENT else None)
+        if slot in pinned_slots:
+            if pinned_slots[slot] != values["org"]:
+                problems.append(at(where, "category" if role is Role.COMPONENT else "role",
+                                   f"该场景的这一席位已固定为 “{pinned_slots[slot]}” / this slot is "
+                                   f"already pinned to {pinned_slots[slot]}"
+                                   + ("；请为每个零部件固定选择填写类别 / give each component pin "
+                                      "its category" if role is Role.COMPONENT else "")))
+            continue  # the same pin twice: once is enough
+        pinned_slots[slot] = values["org"]
         pins.append(Pin(values["scene"], values["org"], role, category if role is Role.COMPONENT else None))
 
     plans: list[PlanRule] = []

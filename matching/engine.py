@@ -300,10 +300,18 @@ def _solve_and_explain(catalogue: Catalogue, params: MatchParams, problem: Probl
     if cancelled:
         general = "运行已取消，取消前未匹配 / not matched before the run was cancelled"
     elif solution.status == "infeasible":
-        required = sorted(sid for sid, sc in index.scenes.items()
-                          if sc.plan is PlanChoice.REQUIRE)
+        # The solver names the required scenes that cannot be completed even alone (e.g. a
+        # pin or exclusion rules out every candidate of a slot); else it is their combination.
+        note = str(solution.stages[0].get("note", "")) if solution.stages else ""
+        alone = (note.split(":", 1)[1].replace(" ", "").split(",")
+                 if note.startswith("required groups cannot be completed:") else [])
+        required = alone or sorted(sid for sid, sc in index.scenes.items()
+                                   if sc.plan is PlanChoice.REQUIRE)
         listed = "、".join(required[:10]) + ("…" if len(required) > 10 else "")
-        general = (f"必选场景（{listed}）无法同时组建联合体，本次未匹配任何场景；请取消其中一些的“必选” / "
+        general = (f"必选场景（{listed}）无法组建完整的联合体，本次未匹配任何场景；请取消其“必选” / "
+                   f"the required scenes ({listed}) cannot get a complete consortium, so nothing "
+                   f"was matched; un-require them" if alone else
+                   f"必选场景（{listed}）无法同时组建联合体，本次未匹配任何场景；请取消其中一些的“必选” / "
                    f"the required scenes ({listed}) cannot all get a consortium together, so "
                    f"nothing was matched; un-require some of them")
     unmatched = [
@@ -489,13 +497,11 @@ def compare_results(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
         for s in sorted(set(fit_a) | set(fit_b)) if fit_a.get(s) != fit_b.get(s)
     ]
 
-    def fit(doc: dict[str, Any]) -> float:  # the consortia's, without penalties or rewards
-        return round(sum(c["fit"] for c in doc["consortia"]), 2)
-
+    # Over the scenes both cover, like the memberships; the objectives are the runs' own.
     return {
         "objective": {"before": before.get("objective"), "after": after.get("objective")},
-        "fit": {"before": fit(before), "after": fit(after)},
-        "matched": {"before": len(before["consortia"]), "after": len(after["consortia"])},
+        "fit": {"before": round(sum(fit_a.values()), 2), "after": round(sum(fit_b.values()), 2)},
+        "matched": {"before": len(fit_a), "after": len(fit_b)},
         "scope": {"both": len(both), "only_before": len(in_a - in_b),
                   "only_after": len(in_b - in_a)},
         "memberships": diff,

@@ -309,3 +309,27 @@ def test_good_and_bad_files_together_write_nothing(tmp_path, run_cli, small_json
     proc = run_cli("import", "--db", db, small_json, _wrong_types(tmp_path))
     assert proc.returncode == 2
     assert dump(db) == before
+
+
+def test_a_reader_gone_or_no_console_is_not_an_error(tmp_path, monkeypatch, capsys):
+    # `scenematch demo --db new.db | head`: the catalogue is written before the report, so
+    # a closed pipe keeps it and exits 0; the windowed build has no stdout at all.
+    import sys
+
+    from cli.main import main
+
+    class Gone:
+        def write(self, text):
+            raise BrokenPipeError
+
+        def flush(self):
+            raise BrokenPipeError
+
+    db = tmp_path / "new.db"
+    monkeypatch.setattr(sys, "stdout", Gone())
+    assert main(["demo", "--db", str(db)]) == 0
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["runs", "--db", str(db)]) == 0
+    monkeypatch.undo()
+    assert db.stat().st_size > 0 and main(["stats", "--db", str(db)]) == 0
+    assert "45" in capsys.readouterr().out

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from core.json_io import parse_json
-from core.model import Role
+from core.model import Pin, Role
 from core.problems import InputError
 from core.store import CatalogueStore
 from core.uscc import make_uscc
@@ -164,3 +164,18 @@ def test_a_component_pin_without_category_supplies_one_of_the_scenes_categories(
     s1 = next(c for c in result["consortia"] if c["scene"] == "S1")
     assert {"org": "C1", "role": "component", "category": "减速器"} in [
         {k: m[k] for k in ("org", "role", "category") if k in m} for m in s1["members"]]
+
+
+def test_two_pins_for_one_slot_are_refused():
+    # Two component pins without a category (or two makers) would fill one stored slot:
+    # the second would silently replace the first.
+    doc = small_doc()
+    doc["exclusions"] = []
+    doc["organizations"].append(org("C2", ["component"], component_categories=["减速器"]))
+    doc["pins"] += [{"scene": "S1", "org": "C1", "role": "component"},
+                    {"scene": "S1", "org": "C2", "role": "component"}]
+    problems = problems_of(doc)
+    assert any("pins[2].category" in p and "already pinned to C1" in p for p in problems), problems
+    doc = small_doc()
+    doc["pins"].append({"scene": "S1", "org": "M1", "role": "maker"})  # the same pin again
+    assert check(doc).catalogue.pins == (Pin("S1", "M1", Role.MAKER, None),)

@@ -325,7 +325,8 @@ def test_cli_match_refuses_bad_requests_before_solving_and_stores_nothing(tmp_pa
             (["--rematch", "1.5"], "expected a run id or 'latest'"),
             (["--weight", "concentration_share=-1"], "must be 0 or more"),
             (["--weight", "capability=-10"], "must be 0 or more"),
-            (["--weight", "lead_share=2"], "a share lies in 0..1")):
+            (["--weight", "lead_share=2"], "a share lies in 0..1"),
+            (["--json", db], "is the catalogue itself")):
         bad = run_cli("match", "--db", db, "--time-limit", "5", *args)
         assert bad.returncode == 2 and says in bad.stderr, (args, bad.stderr)
         assert "Traceback" not in bad.stderr and "状态 status" not in bad.stdout
@@ -370,6 +371,7 @@ def test_cli_runs_and_compare_across_scopes(tmp_path, run_cli):
     assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask
     cmp = json.loads(run_cli("compare", "--db", db, "1", "2", "--json", check=True).stdout)
     assert cmp["scope"] == {"both": 30, "only_before": 15, "only_after": 0}
+    assert cmp["matched"]["before"] <= 30  # counted over the scenes both cover
     assert cmp["memberships"]["scenes_removed"] == []
     assert all(ch["scene"] <= "S030" for ch in cmp["memberships"]["changes"])
     text = run_cli("compare", "--db", db, "1", "2", check=True).stdout
@@ -399,6 +401,21 @@ def test_required_scenes_that_cannot_all_be_matched_are_named():
     assert len(reasons) == 1
     assert "S031、S032、S033、S034、S035" in reasons.pop()
     assert "cannot all get a consortium together" in engine_explain(result, "S031")
+
+
+def test_a_required_scene_that_cannot_be_completed_is_named_on_every_scene():
+    # S1 is required but its only maker has no room: nothing is matched, and S2 (which
+    # could be) says which required scene stopped the run, not a capacity story.
+    full = org("M", ["maker"], form_factors=["双足人形"], robot_capacity=9, max_consortia=0)
+    other = org("M2", ["maker"], form_factors=["轮式人形"], robot_capacity=9, max_consortia=1)
+    cat = catalogue([USER, ALG, full, other],
+                    [scene("S1", "U", plan="require"),
+                     scene("S2", "U", form_factors=["轮式人形"])])
+    doc = run(cat)
+    assert doc["status"] == "infeasible"
+    reasons = {u["scene"]: u["reason"] for u in doc["unmatched"]}
+    assert "no eligible organisation for slot lead" in reasons["S1"]
+    assert "the required scenes (S1) cannot get a complete consortium" in reasons["S2"]
 
 
 def test_pin_names_the_lead_role_taken():
