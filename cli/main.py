@@ -10,14 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.problems import CatalogueError, InputError
 from core.progress import Cancelled
 from core.store import CatalogueStore
+
+if TYPE_CHECKING:  # imported when used: start-up stays light
+    from matching.fit import Weights
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -199,7 +204,8 @@ def _run_ref(text: str) -> int | str:
     return value
 
 
-def _parse_weights(items: list[str]) -> dict[str, float]:
+def _parse_weights(items: list[str]) -> Weights:
+    """``--weight NAME=VALUE`` over the defaults, checked (:meth:`Weights.check`)."""
     from matching.fit import Weights
 
     known = Weights().as_dict()
@@ -213,11 +219,12 @@ def _parse_weights(items: list[str]) -> dict[str, float]:
             out[name] = float(value)
         except ValueError:
             raise CatalogueError(f"--weight {item!r}: 应为 NAME=数字 / expected NAME=NUMBER") from None
+    weights = Weights.from_dict({**known, **out})
     try:
-        Weights.from_dict({**known, **out}).check()
+        weights.check()
     except ValueError as exc:
         raise CatalogueError(f"--weight: {exc}") from None
-    return out
+    return weights
 
 
 def _print_result(doc: dict, run_id: int | None) -> None:
@@ -266,7 +273,7 @@ def _print_result(doc: dict, run_id: int | None) -> None:
 
 def cmd_match(args: argparse.Namespace) -> int:
     from matching.engine import MatchParams, explain, match
-    from matching.fit import SCALE, Weights
+    from matching.fit import SCALE
     from matching.solve import Progress
 
     def progress(p: Progress) -> None:
@@ -279,7 +286,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         _err(f"[{p.fraction:4.0%}] {p.stage} {what} {p.objective / SCALE:.2f} "
              f"上界 bound{kept} {bound}{short} {p.seconds:.1f}s")
 
-    overrides = _parse_weights(args.weight)
+    weights = _parse_weights(args.weight)
     if args.org and not args.explain:
         raise CatalogueError("--org 须与 --explain 同用 / --org needs --explain SCENE")
     target = Path(args.json) if args.json else None
@@ -292,36 +299,29 @@ def cmd_match(args: argparse.Namespace) -> int:
               else _Opened(args.db, create=False))
     with opened as store:
         catalogue = store.load()
+        # Every request checked before the run (main() reports CatalogueError, exit 2).
         scenes = catalogue.scene_by_id()
         if args.explain and args.explain not in scenes:
-            print(f"错误 error: 未知场景 unknown scene {args.explain!r}", file=sys.stderr)
-            return EXIT_INPUT
+            raise CatalogueError(f"未知场景 unknown scene {args.explain!r}")
         if args.org and args.org not in catalogue.org_by_id():
-            print(f"错误 error: 未知组织 unknown organisation {args.org!r}", file=sys.stderr)
-            return EXIT_INPUT
+            raise CatalogueError(f"未知组织 unknown organisation {args.org!r}")
         if args.coordinator and args.coordinator not in catalogue.coordinators():
             known = "、".join(catalogue.coordinators())
-            print(f"错误 error: 未知的组织单位 unknown coordinator {args.coordinator!r}; known: {known}",
-                  file=sys.stderr)
-            return EXIT_INPUT
+            raise CatalogueError(
+                f"未知的组织单位 unknown coordinator {args.coordinator!r}; known: {known}")
         if (args.explain and args.coordinator
                 and scenes[args.explain].coordinator != args.coordinator):
-            print(f"错误 error: 场景 {args.explain} 属于 {scenes[args.explain].coordinator}，不属于 "
-                  f"{args.coordinator} / scene not in this coordinator's plan", file=sys.stderr)
-            return EXIT_INPUT
+            raise CatalogueError(f"场景 {args.explain} 属于 {scenes[args.explain].coordinator}，不属于 "
+                                 f"{args.coordinator} / scene not in this coordinator's plan")
         previous, base_id = None, None
         if args.rematch is not None:
             runs = {r.id: r for r in store.runs()}
             if not runs:
-                print("错误 error: 没有可供对比的运行 / no stored run to re-match against",
-                      file=sys.stderr)
-                return EXIT_INPUT
+                raise CatalogueError("没有可供对比的运行 / no stored run to re-match against")
             base_id = max(runs) if args.rematch == "latest" else args.rematch
             if base_id not in runs:
-                print(f"错误 error: 没有第 {base_id} 次运行 / no run {base_id}", file=sys.stderr)
-                return EXIT_INPUT
+                raise CatalogueError(f"没有第 {base_id} 次运行 / no run {base_id}")
             previous = runs[base_id].result
-        weights = Weights.from_dict({**Weights().as_dict(), **overrides})
         params = MatchParams(time_limit=args.time_limit, coordinator=args.coordinator,
                              weights=weights, previous=previous, previous_run=base_id,
                              on_progress=progress)
@@ -350,11 +350,9 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 def _check_writable(target: Path) -> None:
     """Refuse an output path that cannot be written (a folder, a missing or read-only one)."""
-    import os
-
     if target.is_dir():
         raise CatalogueError(f"{target} 是文件夹 / is a folder, not a file")
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent  # "." for a bare file name
     if not folder.is_dir():
         raise CatalogueError(f"{target}: 文件夹不存在 / no such folder {folder}")
     if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
@@ -583,7 +581,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader stopped reading (`scenematch runs | head`): not an error of ours. The
         # rest of the output goes nowhere, so the interpreter's flush at exit cannot fail.
         import contextlib
-        import os
 
         with contextlib.suppress(AttributeError, OSError, ValueError):
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -9,8 +9,13 @@ names Windows reserves.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
 
 _UNSAFE = re.compile(r'[/\\:*?"<>|]')
 _MAX_NAME_BYTES = 180  # well under the 255-byte limit of common file systems, with room for .part
@@ -42,3 +47,24 @@ def bounded_filename(stem: str, suffix: str) -> str:
     if stem.upper() in _WINDOWS_RESERVED:
         stem = f"_{stem}"
     return stem + suffix
+
+
+def partial_beside(target: Path) -> Path:
+    """A new, hidden, unique name beside ``target`` for the file being written (``.part``):
+    created with ``open(..., "x")``, not mkstemp, so the finished file gets the usual
+    permissions (umask), not 0600."""
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+
+
+def write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write`` on a temporary file beside ``target``, then rename it into place, so a
+    reader (or a crash) never sees half a document."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = partial_beside(target)
+    try:
+        with open(tmp, "xb") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

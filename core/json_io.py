@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
+from core.filenames import write_atomically
 from core.model import Catalogue
 from core.problems import Problem, Where
 from core.serialize import FORMAT, VERSION, catalogue_to_dict
@@ -99,13 +98,4 @@ def write_json(path: str | Path, catalogue: Catalogue) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash leaves the old file or the new one, never half."""
-    # open(..., "x") rather than mkstemp: the file gets the usual permissions (umask), not
-    # 0600 (an exported file or a result shared with colleagues stayed private to its owner).
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda fh: fh.write(text.encode("utf-8")))

@@ -24,7 +24,6 @@ import re
 import shutil
 import stat
 import tempfile
-import uuid
 import zipfile
 import zlib
 from collections import Counter
@@ -32,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.filenames import safe_filename_part
+from core.filenames import partial_beside, safe_filename_part
 from core.json_io import dumps, parse_json
 from core.model import Catalogue, MatchRun
 from core.problems import CatalogueError, InputError, Problem
@@ -327,8 +326,7 @@ def build_package(store: CatalogueStore, coordinator: str, out: str | Path, *,
         cancel.raise_if_cancelled()
         on_progress(0.9, f"写入 writing {out.name}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        # Named, not mkstemp'd: the package gets the usual permissions (umask), not 0600.
-        tmp_zip = str(out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp"))
+        tmp_zip = str(partial_beside(out))  # the package gets the usual permissions, not 0600
         try:
             stamp = created.astimezone().timetuple()[:6]
             with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as zf:

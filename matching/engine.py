@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import heapq
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from matching.adapter import (
 )
 from matching.fit import SCALE, TERM_LABELS, TERMS, Weights, pair_points
 from matching.problem import Assignment, Problem, Solution, concentration_excess
-from matching.solve import Progress, SolveOptions, solve
+from matching.solve import Progress, SolveOptions, solve, worker_count
 
 FORMAT = "scenematch.result"
 VERSION = 1
@@ -61,7 +60,7 @@ class MatchParams:
             "weights": self.weights.as_dict(),
             # The worker count the search used: with more than one, CP-SAT's parallel search
             # may return another answer of the same quality on a second run.
-            "workers": self.workers or max(1, os.cpu_count() or 1),
+            "workers": worker_count(self.workers),
             "seed": self.seed,
             "column_budget": self.column_budget,
             "rematch": self.previous is not None,
@@ -231,6 +230,23 @@ def _unmatched_reason(index: Index, scene_id: str, assignment: Assignment,
             "with the chosen scenes for the same organisations (exclusions or capacity)")
 
 
+def _infeasible_reason(index: Index, solution: Solution) -> str:
+    """Why an infeasible run matched nothing: the required scenes the solver found
+    impossible even alone, else every required scene (their combination is)."""
+    named = solution.stages[0].get("groups") if solution.stages else None
+    alone = [str(g) for g in named] if isinstance(named, list) else []
+    required = alone or sorted(sid for sid, sc in index.scenes.items()
+                               if sc.plan is PlanChoice.REQUIRE)
+    listed = "、".join(required[:10]) + ("…" if len(required) > 10 else "")
+    if alone:
+        return (f"必选场景（{listed}）无法组建完整的联合体，本次未匹配任何场景；请取消其“必选” / "
+                f"the required scenes ({listed}) cannot get a complete consortium, so nothing "
+                f"was matched; un-require them")
+    return (f"必选场景（{listed}）无法同时组建联合体，本次未匹配任何场景；请取消其中一些的“必选” / "
+            f"the required scenes ({listed}) cannot all get a consortium together, so nothing "
+            f"was matched; un-require some of them")
+
+
 EXPLAIN_SECONDS_PER_SCENE = 0.0003
 
 
@@ -300,20 +316,7 @@ def _solve_and_explain(catalogue: Catalogue, params: MatchParams, problem: Probl
     if cancelled:
         general = "运行已取消，取消前未匹配 / not matched before the run was cancelled"
     elif solution.status == "infeasible":
-        # The solver names the required scenes that cannot be completed even alone (e.g. a
-        # pin or exclusion rules out every candidate of a slot); else it is their combination.
-        note = str(solution.stages[0].get("note", "")) if solution.stages else ""
-        alone = (note.split(":", 1)[1].replace(" ", "").split(",")
-                 if note.startswith("required groups cannot be completed:") else [])
-        required = alone or sorted(sid for sid, sc in index.scenes.items()
-                                   if sc.plan is PlanChoice.REQUIRE)
-        listed = "、".join(required[:10]) + ("…" if len(required) > 10 else "")
-        general = (f"必选场景（{listed}）无法组建完整的联合体，本次未匹配任何场景；请取消其“必选” / "
-                   f"the required scenes ({listed}) cannot get a complete consortium, so nothing "
-                   f"was matched; un-require them" if alone else
-                   f"必选场景（{listed}）无法同时组建联合体，本次未匹配任何场景；请取消其中一些的“必选” / "
-                   f"the required scenes ({listed}) cannot all get a consortium together, so "
-                   f"nothing was matched; un-require some of them")
+        general = _infeasible_reason(index, solution)
     unmatched = [
         {"scene": sid, "reason": (index.infeasible[sid] if sid in index.infeasible else general)
          if cancelled or solution.status == "infeasible"

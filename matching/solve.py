@@ -28,7 +28,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any
@@ -127,6 +127,11 @@ STAGE_A_SHARE = 0.2  # of the search time; the rest goes to stage B (fit)
 # matched priority 302 against 299 skipping (the rule was 4 s + 1 s per 10 000 candidates).
 MIN_SEARCH = 2.0
 BOUND_GROWTH = 120.0  # seconds of limit beyond which the bounds' time grows with it
+
+
+def worker_count(requested: int | None) -> int:
+    """CP-SAT's workers: ``requested``, else one per core."""
+    return requested or max(1, os.cpu_count() or 1)
 
 
 def _agent_limits(problem: Problem) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
@@ -517,7 +522,7 @@ def _run(model: _Model, objective: Any, time_limit: float, options: SolveOptions
     model.model.maximize(objective)
     solver = cp.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit)
-    workers = options.workers or max(1, os.cpu_count() or 1)
+    workers = worker_count(options.workers)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = options.seed
     # Measured on the demo (2 cores): the default 2-worker portfolio left a 14 % gap after
@@ -720,12 +725,12 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float,
     keep_bonus = keep_bonus or {}
     value = sum(g.value for g in problem.groups if g.id in assignment)
     value_bound = sum(g.value for g in problem.groups)
+    pairs = pair_scores(problem)
     if columns is not None:
         score_bound = columns.trivial_bound  # the Lagrangian at zero prices
         score = _chosen_scores(columns, assignment)
     else:
-        top_bonus = max((s for mine in pair_scores(problem).values() for s in mine.values()),
-                        default=0)
+        top_bonus = max((s for mine in pairs.values() for s in mine.values()), default=0)
         score_bound = 0.0
         for g in problem.groups:
             if keep_bonus:
@@ -741,7 +746,6 @@ def _cancelled(problem: Problem, assignment: Assignment, start: float,
             keep_bonus.get((gid, key, agent), 0)
             for gid, slots in assignment.items() for key, agent in slots.items())
     # With the pair bonuses and the concentration penalties, as every answer is scored.
-    pairs = pair_scores(problem)
     by_id = {g.id: g for g in problem.groups}
     score += sum(pair_total(pairs, by_id[gid].fixed, set(slots.values()))
                  for gid, slots in assignment.items() if gid in by_id)
@@ -776,10 +780,11 @@ def _chosen_scores(cols: Columns, assignment: Assignment) -> int:
 _score_of_candidate = attrgetter("score")  # twice as fast as a generator over 2 million
 
 
-def _infeasible(start: float, why: str) -> Solution:
-    """No assignment selects every required group."""
+def _infeasible(start: float, why: str, groups: Sequence[str] = ()) -> Solution:
+    """No assignment selects every required group; ``groups``: those that cannot be
+    completed even alone (none named: it is their combination)."""
     return Solution("infeasible", {}, 0, 0, 0, 0.0, 0, time.perf_counter() - start, 0, 0,
-                    [{"stage": "infeasible", "note": why}])
+                    [{"stage": "infeasible", "note": why, "groups": list(groups)}])
 
 
 def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solution:
@@ -789,7 +794,8 @@ def _solve_one(problem: Problem, options: SolveOptions, start: float) -> Solutio
                        start=start)
     lost = [g.id for g in problem.groups if g.required and g.id in prepared.infeasible]
     if lost:
-        return _infeasible(start, "required groups cannot be completed: " + ", ".join(lost))
+        return _infeasible(start, "required groups cannot be completed: " + ", ".join(lost),
+                           lost)
     if not prepared.groups:
         return Solution("optimal", {}, 0, 0, 0, 0.0, 0, time.perf_counter() - start,
                         prepared.pruned, prepared.kept, [])

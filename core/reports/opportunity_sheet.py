@@ -24,7 +24,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, HRFlowable, Spacer
 
-from core.filenames import bounded_filename, safe_filename_part
+from core.filenames import bounded_filename, safe_filename_part, write_atomically
 from core.model import Organization, Role
 from core.reports import pdf
 from core.reports.context import ReportContext, label, role_label, slot_label, term_label
@@ -34,7 +34,6 @@ from core.reports.proposal import (
     fast_table,
     keep_together,
     run_index,
-    write_atomically,
 )
 
 TITLE = "机会清单"

@@ -15,8 +15,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -36,7 +35,7 @@ from reportlab.platypus import (
     Spacer,
 )
 
-from core.filenames import bounded_filename, safe_filename_part
+from core.filenames import bounded_filename, safe_filename_part, write_atomically
 from core.model import Organization, Partnership, Role, Scene
 from core.progress import Cancelled, CancelToken, ProgressCallback, no_progress
 from core.reports import pdf
@@ -80,24 +79,6 @@ def proposal_filename(scene: _Named) -> str:
     sid = safe_filename_part(scene.id, 40) or "scene"
     name = safe_filename_part(scene.name)
     return bounded_filename(f"{sid}_{name}" if name else sid, ".pdf")
-
-
-def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write`` on a temporary file beside ``target``, then rename it into place, so a
-    reader (or a crash) never sees half a document."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # open(..., "xb") rather than mkstemp: the file gets the usual permissions (umask), not 0600
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        with open(tmp, "xb") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # -- per-context index -------------------------------------------------------------------

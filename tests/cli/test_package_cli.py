@@ -77,7 +77,7 @@ def test_package_writes_one_zip_with_pdfs_data_and_manifest(made):
     manifest = json.loads(content[MANIFEST])
     assert manifest["coordinator"] == ZJ and manifest["run_id"] == 1
     assert {f["path"] for f in manifest["files"]} == set(content) - {MANIFEST}
-    assert [p.name for p in made["zj"].parent.glob("*.tmp")] == []
+    assert [p.name for p in made["zj"].parent.glob("*.part")] == []
 
 
 def test_the_packaged_pdfs_name_the_plan_and_its_scenes(made, tmp_path):

@@ -77,7 +77,7 @@ def test_cancel_stops_an_export_and_one_task_runs_at_a_time(matched_window, qtbo
     assert win.statusBar().currentMessage() == "已取消"
     written = list(out.rglob("*.pdf"))
     assert len(written) < len(win.session.result["consortia"])  # stopped early
-    assert not list(out.rglob("*.tmp"))  # nothing half-written left
+    assert not list(out.rglob("*.part"))  # nothing half-written left
     assert not (tmp_path / "x.zip").exists()
 
 
